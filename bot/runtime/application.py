@@ -1,0 +1,261 @@
+"""The composition root: builds the Application, the services and every background loop.
+
+One ordered list of feature modules registers handlers (pre-filters first, fallbacks last),
+flows and task kinds. `HiwarRuntime` starts and stops the whole bot; the tests and
+`python -m bot` use the same object.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from telegram import Bot
+from telegram.constants import ParseMode
+from telegram.ext import Application, ContextTypes, Defaults
+
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.runtime.context import HiwarApplication, HiwarContext, Services
+from bot.runtime.errors import on_error
+from bot.runtime.inbox_processor import InboxProcessor
+from bot.runtime.receivers import PollingReceiver, WebhookReceiver
+from bot.runtime.scheduler import TaskRunner
+from bot.runtime.sender import GlobalPace, OutboxSender, SharedRateLimiter
+from bot.services.flows import FlowRegistry
+from bot.services.tasks import TaskRegistry
+from handlers import fallback, flow_input, prefilters
+from messages import Catalogue
+from storage.database import Database
+from storage.migrate import upgrade_database
+
+logger = logging.getLogger(__name__)
+
+# Feature modules, in the order their handlers are tried. Each may define
+# `register(application)`, `register_flows(registry, services)`,
+# `register_tasks(registry, services)` and `async on_startup(services, application)`.
+FEATURES: tuple[ModuleType, ...] = ()
+
+
+@dataclass(frozen=True)
+class Tuning:
+    """Knobs that tests and benchmarks turn; production uses the defaults."""
+
+    tick_seconds: float = 1.0
+    poll_timeout: int = 10
+    outbox_rate: float = 30.0
+    per_chat_interval: float = 1.0
+    idle_poll_seconds: float = 1.0
+    concurrency: int = 32
+    pool_size: int = 10
+
+
+def tuning_from_environment(values: Mapping[str, str]) -> Tuning:
+    """Tuning from HIWAR_* variables (used by tests and benchmarks that start `python -m bot`)."""
+    defaults = Tuning()
+    return Tuning(
+        tick_seconds=float(values.get("HIWAR_TICK_SECONDS", defaults.tick_seconds)),
+        poll_timeout=int(values.get("HIWAR_POLL_TIMEOUT", defaults.poll_timeout)),
+        outbox_rate=float(values.get("HIWAR_OUTBOX_RATE", defaults.outbox_rate)),
+        per_chat_interval=float(values.get("HIWAR_PER_CHAT_INTERVAL", defaults.per_chat_interval)),
+        idle_poll_seconds=float(values.get("HIWAR_IDLE_POLL", defaults.idle_poll_seconds)),
+        concurrency=int(values.get("HIWAR_CONCURRENCY", defaults.concurrency)),
+        pool_size=int(values.get("HIWAR_POOL_SIZE", defaults.pool_size)),
+    )
+
+
+def file_url_for(base_url: str) -> str:
+    if base_url.rstrip("/").endswith("/bot"):
+        return base_url.rstrip("/")[: -len("/bot")] + "/file/bot"
+    return base_url
+
+
+def build_application(
+    services: Services, pace: GlobalPace, features: Sequence[ModuleType] = FEATURES
+) -> HiwarApplication:
+    settings = services.settings
+    builder = (
+        Application.builder()
+        .token(settings.require_token())
+        .updater(None)
+        .context_types(ContextTypes(context=HiwarContext))
+        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.timezone))
+        .rate_limiter(SharedRateLimiter(pace))
+        .connection_pool_size(64)
+        .pool_timeout(30)
+    )
+    if settings.telegram_api_url:
+        builder = builder.base_url(settings.telegram_api_url).base_file_url(
+            file_url_for(settings.telegram_api_url)
+        )
+    application: HiwarApplication = builder.build()
+    application.bot_data["services"] = services
+    register_handlers(application, features)
+    application.add_error_handler(on_error)
+    return application
+
+
+def register_handlers(application: HiwarApplication, features: Sequence[ModuleType]) -> None:
+    prefilters.register(application)
+    for feature in features:
+        register = getattr(feature, "register", None)
+        if register is not None:
+            register(application)
+    flow_input.register(application)
+    fallback.register(application)
+
+
+def register_feature_data(services: Services, features: Sequence[ModuleType]) -> None:
+    for feature in features:
+        for name, registry in (
+            ("register_flows", services.flows),
+            ("register_tasks", services.tasks),
+        ):
+            hook: Callable[..., None] | None = getattr(feature, name, None)
+            if hook is not None:
+                hook(registry, services)
+
+
+class HiwarRuntime:
+    """The running bot: database, application, receiver, inbox processor, sender, tick."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        tuning: Tuning | None = None,
+        features: Sequence[ModuleType] = FEATURES,
+    ) -> None:
+        self.settings = settings
+        self.features = tuple(features)
+        self.clock = clock or SystemClock()
+        self.tuning = tuning or Tuning()
+        self.instance_id = f"hiwar-{uuid.uuid4().hex[:12]}"
+        self._stop = asyncio.Event()
+        self._loops: list[asyncio.Task[None]] = []
+        self.database: Database | None = None
+        self.application: HiwarApplication | None = None
+        self.services: Services | None = None
+        self.processor: InboxProcessor | None = None
+        self.sender: OutboxSender | None = None
+        self.task_runner: TaskRunner | None = None
+        self._sender_bot: Bot | None = None
+        self._webhook: WebhookReceiver | None = None
+
+    async def start(self) -> None:
+        settings, tuning = self.settings, self.tuning
+        token = settings.require_token()
+        self.database = Database(settings.database_url, pool_size=tuning.pool_size)
+        await upgrade_database(self.database)
+        services = Services(
+            settings=settings,
+            database=self.database,
+            catalogue=Catalogue(settings.timezone),
+            clock=self.clock,
+            flows=FlowRegistry(),
+            tasks=TaskRegistry(),
+            instance_id=self.instance_id,
+        )
+        self.services = services
+        register_feature_data(services, self.features)
+        pace = GlobalPace(tuning.outbox_rate)
+        self.application = application = build_application(services, pace, self.features)
+        await application.initialize()
+
+        kwargs: dict[str, Any] = {}
+        if settings.telegram_api_url:
+            kwargs = {
+                "base_url": settings.telegram_api_url,
+                "base_file_url": file_url_for(settings.telegram_api_url),
+            }
+        self._sender_bot = Bot(token, **kwargs)
+        await self._sender_bot.initialize()
+        self.sender = OutboxSender(
+            services,
+            self._sender_bot,
+            pace,
+            per_chat_interval=tuning.per_chat_interval,
+            idle_poll_seconds=tuning.idle_poll_seconds,
+        )
+        services.wake_sender = self.sender.wake
+        self.processor = InboxProcessor(
+            services,
+            application,
+            concurrency=tuning.concurrency,
+            idle_poll_seconds=tuning.idle_poll_seconds,
+        )
+        self.task_runner = TaskRunner(services)
+        for feature in self.features:
+            on_startup = getattr(feature, "on_startup", None)
+            if on_startup is not None:
+                await on_startup(services, application)
+
+        await application.start()
+        job_queue = application.job_queue
+        assert job_queue is not None
+        runner = self.task_runner
+        job_queue.run_repeating(
+            lambda _ctx: runner.tick(),
+            interval=tuning.tick_seconds,
+            first=0.0,
+            name="due-tasks",
+            job_kwargs={"max_instances": 1, "coalesce": True},
+        )
+        job_queue.run_repeating(
+            lambda _ctx: runner.purge_old_inbox_rows(), interval=3600, first=60, name="purge"
+        )
+
+        self._stop.clear()
+        self._loops.append(asyncio.create_task(self.processor.run(self._stop), name="inbox"))
+        self._loops.append(asyncio.create_task(self.sender.run(self._stop), name="outbox"))
+        if settings.webhook_mode:
+            self._webhook = WebhookReceiver(
+                services, application.bot, self.processor.wake, port=settings.port
+            )
+            await self._webhook.start()
+        else:
+            receiver = PollingReceiver(
+                services, application.bot, self.processor.wake, poll_timeout=tuning.poll_timeout
+            )
+            self._loops.append(asyncio.create_task(receiver.run(self._stop), name="polling"))
+        logger.info(
+            "Hiwar started (%s, %s)",
+            "webhook" if settings.webhook_mode else "polling",
+            self.database.dialect,
+        )
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._webhook is not None:
+            await self._webhook.stop()
+        for task in self._loops:
+            if task.get_name() == "polling":
+                task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(
+                asyncio.gather(*self._loops, return_exceptions=True), timeout=15
+            )
+        self._loops.clear()
+        if self.application is not None:
+            if self.application.running:
+                await self.application.stop()
+            await self.application.shutdown()
+        if self._sender_bot is not None:
+            await self._sender_bot.shutdown()
+        if self.database is not None:
+            await self.database.dispose()
+        logger.info("Hiwar stopped")
+
+    async def run_until(self, stop: asyncio.Event) -> None:
+        await self.start()
+        try:
+            await stop.wait()
+        finally:
+            await self.stop()

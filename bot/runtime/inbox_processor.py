@@ -1,0 +1,227 @@
+"""Handles stored updates: one chat strictly in order, different chats concurrently (SPEC §2).
+
+Every update is in the inbox table before Telegram is told it arrived. This processor finds
+chats with pending updates, takes each chat (a lease in the database on PostgreSQL, so two
+instances never handle one chat at once), and hands the chat's updates one after another to
+python-telegram-bot's `Application.process_update`. A handler's unit of work marks the row
+done in the same transaction as its effects; updates that changed nothing are marked after.
+When the database is unavailable the update stays pending and is retried, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import timedelta
+from typing import Any
+
+from telegram import Update
+
+from bot.runtime.context import CURRENT_UPDATE, HiwarApplication, Services, UpdateScope
+from storage import inbox
+from storage.errors import is_database_unavailable
+
+logger = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=60)
+BATCH = 50
+
+
+def chat_key_of(update: Update) -> int:
+    """The key that orders an update: its chat, else its user, else 0."""
+    if update.effective_chat is not None:
+        return update.effective_chat.id
+    if update.effective_user is not None:
+        return update.effective_user.id
+    return 0
+
+
+def retry_delay(attempts: int) -> timedelta:
+    return timedelta(seconds=min(0.5 * 2**attempts, 60.0))
+
+
+class InboxProcessor:
+    def __init__(
+        self,
+        services: Services,
+        application: HiwarApplication,
+        *,
+        concurrency: int = 32,
+        idle_poll_seconds: float = 1.0,
+    ) -> None:
+        self.services = services
+        self.application = application
+        self.concurrency = concurrency
+        self.idle_poll_seconds = idle_poll_seconds
+        self.use_leases = services.database.is_postgresql
+        self._wake = asyncio.Event()
+        self._active: dict[int, asyncio.Task[None]] = {}
+        self.handled_count = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                await self._start_chats()
+            except Exception as error:
+                if not is_database_unavailable(error):
+                    logger.exception("inbox scan failed")
+                await asyncio.sleep(1.0)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll_seconds)
+        await self.drain()
+
+    async def drain(self) -> None:
+        """Let chats in progress finish the update in hand, then stop."""
+        tasks = list(self._active.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _start_chats(self) -> None:
+        room = self.concurrency - len(self._active)
+        if room <= 0:
+            return
+        now = self.services.clock.now()
+        async with self.services.database.unit_of_work() as uow:
+            chats = await inbox.chats_with_pending_updates(
+                uow.session, now, limit=room + len(self._active)
+            )
+        for chat_key in chats:
+            if chat_key in self._active or len(self._active) >= self.concurrency:
+                continue
+            task = asyncio.create_task(self._run_chat(chat_key), name=f"inbox-chat-{chat_key}")
+            self._active[chat_key] = task
+
+    async def _run_chat(self, chat_key: int) -> None:
+        try:
+            if self.use_leases and not await self._lease(chat_key):
+                return
+            try:
+                await self._drain_chat(chat_key)
+            finally:
+                if self.use_leases:
+                    await self._release(chat_key)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            if not is_database_unavailable(error):
+                logger.exception("chat worker failed")
+            await asyncio.sleep(0.5)
+        finally:
+            self._active.pop(chat_key, None)
+            self.wake()
+
+    async def _lease(self, chat_key: int) -> bool:
+        async with self.services.database.unit_of_work() as uow:
+            taken = await inbox.take_chat_lease(
+                uow.session,
+                chat_key,
+                self.services.instance_id,
+                self.services.clock.now(),
+                LEASE,
+            )
+            await uow.commit()
+        return taken
+
+    async def _release(self, chat_key: int) -> None:
+        with contextlib.suppress(Exception):
+            async with self.services.database.unit_of_work() as uow:
+                await inbox.release_chat_lease(uow.session, chat_key, self.services.instance_id)
+                await uow.commit()
+
+    async def _drain_chat(self, chat_key: int) -> None:
+        while True:
+            async with self.services.database.unit_of_work() as uow:
+                batch = await inbox.pending_for_chat(
+                    uow.session, chat_key, self.services.clock.now(), BATCH
+                )
+            if not batch:
+                return
+            for stored in batch:
+                if not await self.handle(stored):
+                    return  # postponed: keep this chat's order, try again later
+            if self.use_leases and not await self._lease(chat_key):
+                return
+
+    async def handle(self, stored: inbox.StoredUpdate) -> bool:
+        """Handle one stored update; False when it was postponed for a retry."""
+        scope = UpdateScope(
+            update_id=stored.update_id, language=self.services.settings.default_language
+        )
+        token = CURRENT_UPDATE.set(scope)
+        try:
+            update = Update.de_json(stored.payload, self.application.bot)
+            await self.application.process_update(update)
+        except Exception as error:
+            if is_database_unavailable(error):
+                scope.retry = True
+            else:
+                logger.error(
+                    "update %s could not be processed: %s", stored.update_id, type(error).__name__
+                )
+                scope.failed = True
+        finally:
+            CURRENT_UPDATE.reset(token)
+        if scope.retry:
+            await self._postpone(stored)
+            return False
+        if not scope.marked:
+            await self._mark(stored, failed=scope.failed)
+        self.handled_count += 1
+        return True
+
+    async def _postpone(self, stored: inbox.StoredUpdate) -> None:
+        for attempt in range(60):
+            try:
+                async with self.services.database.unit_of_work() as uow:
+                    await inbox.postpone(
+                        uow.session,
+                        stored.update_id,
+                        self.services.clock.now() + retry_delay(stored.attempts),
+                        "database unavailable",
+                    )
+                    await uow.commit()
+                return
+            except Exception as error:
+                if not is_database_unavailable(error):
+                    raise
+                await asyncio.sleep(min(0.5 * (attempt + 1), 5.0))
+
+    async def _mark(self, stored: inbox.StoredUpdate, *, failed: bool) -> None:
+        for attempt in range(60):
+            try:
+                async with self.services.database.unit_of_work() as uow:
+                    await inbox.mark_done(
+                        uow.session,
+                        stored.update_id,
+                        self.services.clock.now(),
+                        status=inbox.FAILED if failed else inbox.DONE,
+                        error="handler error" if failed else None,
+                    )
+                    await uow.commit()
+                return
+            except inbox.UpdateAlreadyHandled:
+                return
+            except Exception as error:
+                if not is_database_unavailable(error):
+                    raise
+                await asyncio.sleep(min(0.5 * (attempt + 1), 5.0))
+
+
+def describe(update: Any) -> str:
+    """An update described without any text or names, for logs."""
+    if isinstance(update, Update):
+        kind = "message"
+        if update.callback_query is not None:
+            kind = "callback"
+        elif update.edited_message is not None:
+            kind = "edited_message"
+        elif update.message is None:
+            kind = "other"
+        return f"update {update.update_id} ({kind})"
+    return "no update"

@@ -1,0 +1,170 @@
+"""Receiving updates durably: long polling and webhook (SPEC §2, "No update is lost").
+
+Polling: a batch from `getUpdates` is committed to the inbox before the next call's offset
+confirms it to Telegram. Webhook: the update is committed before the HTTP 200; a request
+without the right secret is refused with 403 and nothing is stored. If the database is down,
+polling keeps the offset (Telegram keeps the updates) and the webhook answers 503 (Telegram
+retries later).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlparse
+
+from aiohttp import web
+from telegram import Bot, Update
+from telegram.error import Conflict, NetworkError, RetryAfter, TimedOut
+
+from bot.runtime.context import Services
+from bot.runtime.inbox_processor import chat_key_of
+from bot.runtime.sender import retry_after_seconds
+from storage import inbox
+from storage.errors import is_database_unavailable
+
+logger = logging.getLogger(__name__)
+
+
+async def store_updates(services: Services, items: list[inbox.IncomingUpdate]) -> None:
+    async with services.database.unit_of_work() as uow:
+        await inbox.store_incoming(uow.session, items, services.clock.now())
+        await uow.commit()
+
+
+def incoming_from_payload(payload: dict[str, Any], bot: Bot) -> inbox.IncomingUpdate:
+    update = Update.de_json(payload, bot)
+    return inbox.IncomingUpdate(update.update_id, chat_key_of(update), payload)
+
+
+class PollingReceiver:
+    def __init__(
+        self,
+        services: Services,
+        bot: Bot,
+        on_stored: Callable[[], None],
+        *,
+        poll_timeout: int = 10,
+    ) -> None:
+        self.services = services
+        self.bot = bot
+        self.on_stored = on_stored
+        self.poll_timeout = poll_timeout
+        self.offset: int | None = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        failures = 0
+        while not stop.is_set():
+            try:
+                updates = await self.bot.get_updates(
+                    offset=self.offset,
+                    timeout=self.poll_timeout,
+                    allowed_updates=Update.ALL_TYPES,
+                )
+                failures = 0
+            except RetryAfter as error:
+                await asyncio.sleep(retry_after_seconds(error))
+                continue
+            except (TimedOut, NetworkError, Conflict) as error:
+                failures += 1
+                logger.warning("getUpdates failed (%s); retrying", type(error).__name__)
+                await asyncio.sleep(min(0.5 * 2**failures, 30.0))
+                continue
+            if not updates:
+                continue
+            items = [
+                inbox.IncomingUpdate(u.update_id, chat_key_of(u), u.to_dict()) for u in updates
+            ]
+            await self._store_until_done(items, stop)
+            self.offset = updates[-1].update_id + 1
+            self.on_stored()
+
+    async def _store_until_done(
+        self, items: list[inbox.IncomingUpdate], stop: asyncio.Event
+    ) -> None:
+        attempt = 0
+        while True:
+            try:
+                await store_updates(self.services, items)
+                return
+            except Exception as error:
+                if not is_database_unavailable(error):
+                    raise
+                attempt += 1
+                logger.warning("inbox unavailable; updates stay unconfirmed at Telegram")
+                await asyncio.sleep(min(0.5 * attempt, 5.0))
+
+
+class WebhookReceiver:
+    def __init__(
+        self,
+        services: Services,
+        bot: Bot,
+        on_stored: Callable[[], None],
+        *,
+        host: str = "0.0.0.0",  # noqa: S104 - a webhook listens on all interfaces behind a proxy
+        port: int,
+    ) -> None:
+        self.services = services
+        self.bot = bot
+        self.on_stored = on_stored
+        self.host = host
+        self.port = port
+        settings = services.settings
+        assert settings.webhook_url is not None and settings.webhook_secret is not None
+        self.path = urlparse(settings.webhook_url).path or "/"
+        self._secret = settings.webhook_secret.reveal().encode()
+        self._runner: web.AppRunner | None = None
+
+    def build_app(self) -> web.Application:
+        app = web.Application(client_max_size=1024 * 1024)
+        app.router.add_post(self.path, self._receive)
+        app.router.add_get("/healthz", self._health)
+        return app
+
+    async def _health(self, _request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    async def _receive(self, request: web.Request) -> web.Response:
+        given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "").encode()
+        if not hmac.compare_digest(given, self._secret):
+            return web.json_response({"ok": False}, status=403)
+        try:
+            payload = json.loads(await request.read())
+            if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
+                raise ValueError("not an update")
+            item = incoming_from_payload(payload, self.bot)
+        except (ValueError, TypeError, KeyError):
+            return web.json_response({"ok": False}, status=400)
+        try:
+            await store_updates(self.services, [item])
+        except Exception as error:
+            if is_database_unavailable(error):
+                return web.json_response({"ok": False}, status=503)
+            raise
+        self.on_stored()
+        return web.json_response({"ok": True})
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(self.build_app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        settings = self.services.settings
+        assert settings.webhook_url is not None and settings.webhook_secret is not None
+        await self.bot.set_webhook(
+            url=settings.webhook_url,
+            secret_token=settings.webhook_secret.reveal(),
+            allowed_updates=Update.ALL_TYPES,
+            drop_pending_updates=False,
+        )
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None

@@ -1,0 +1,163 @@
+"""Rendering catalogue messages and flow prompts as Telegram replies (HTML parse mode)."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden
+
+from bot.runtime.context import HiwarContext, current_scope
+from bot.services.flows import BACK, DONE, SKIP, FlowReply, Prompt, Text
+from bot.services.outbox import Button
+from messages import Catalogue
+
+logger = logging.getLogger(__name__)
+
+CANCEL = "~cancel"
+FLOW_CALLBACK_PREFIX = "f:"
+
+
+def render(ctx: HiwarContext, text: Text) -> str:
+    return ctx.services.catalogue.render(ctx.language, text.key, **text.variables)
+
+
+def choice_label(catalogue: Catalogue, language: str, value: str, prompt: Prompt) -> str:
+    for choice in prompt.choices:
+        if choice.value == value:
+            if choice.labels:
+                return choice.labels.get(language) or next(iter(choice.labels.values()))
+            if choice.label_key:
+                return catalogue.plain(language, choice.label_key)
+    return value
+
+
+def flow_keyboard(
+    catalogue: Catalogue, language: str, prompt: Prompt, version: int
+) -> InlineKeyboardMarkup:
+    def data(value: str) -> str:
+        return f"{FLOW_CALLBACK_PREFIX}{version}:{value}"
+
+    rows: list[list[InlineKeyboardButton]] = []
+    row: list[InlineKeyboardButton] = []
+    for choice in prompt.choices:
+        label = choice_label(catalogue, language, choice.value, prompt)
+        if prompt.multi and choice.value in prompt.selected:
+            label = f"✅ {label}"
+        row.append(InlineKeyboardButton(label, callback_data=data(choice.value)))
+        if len(row) >= prompt.columns:
+            rows.append(row)
+            row = []
+    if row:
+        rows.append(row)
+    controls: list[InlineKeyboardButton] = []
+    if prompt.can_go_back:
+        controls.append(
+            InlineKeyboardButton(catalogue.plain(language, "flow.back"), callback_data=data(BACK))
+        )
+    if prompt.can_skip:
+        controls.append(
+            InlineKeyboardButton(catalogue.plain(language, "flow.skip"), callback_data=data(SKIP))
+        )
+    if prompt.multi or prompt.can_finish:
+        controls.append(
+            InlineKeyboardButton(catalogue.plain(language, "flow.done"), callback_data=data(DONE))
+        )
+    controls.append(
+        InlineKeyboardButton(catalogue.plain(language, "flow.cancel"), callback_data=data(CANCEL))
+    )
+    rows.append(controls)
+    return InlineKeyboardMarkup(rows)
+
+
+def markup(rows: list[list[Button]] | None) -> InlineKeyboardMarkup | None:
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(b.text, url=b.url)
+                if b.url
+                else InlineKeyboardButton(b.text, callback_data=b.callback_data or "noop")
+                for b in row
+            ]
+            for row in rows
+        ]
+    )
+
+
+async def send_html(
+    update: Update,
+    ctx: HiwarContext,
+    text: str,
+    reply_markup: InlineKeyboardMarkup | None = None,
+) -> Message | None:
+    """Send a direct reply to the chat of `update`, unless flood control has gone quiet."""
+    scope = current_scope()
+    chat = update.effective_chat
+    if chat is None or (scope is not None and scope.quiet):
+        return None
+    try:
+        message = await ctx.bot.send_message(
+            chat.id,
+            text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=reply_markup,
+            disable_web_page_preview=True,
+        )
+    except Forbidden:
+        logger.info("reply not delivered: the member has blocked the bot")
+        return None
+    if scope is not None:
+        scope.replies_sent += 1
+    return message
+
+
+async def say(
+    update: Update,
+    ctx: HiwarContext,
+    key: str,
+    /,
+    buttons: list[list[Button]] | None = None,
+    **variables: object,
+) -> Message | None:
+    text = ctx.services.catalogue.render(ctx.language, key, **variables)
+    return await send_html(update, ctx, text, markup(buttons))
+
+
+async def show_flow_reply(update: Update, ctx: HiwarContext, reply: FlowReply) -> None:
+    """Show a notice (if any), then the current question or the flow's ending."""
+    catalogue, language = ctx.services.catalogue, ctx.language
+    if reply.notice is not None:
+        await send_html(update, ctx, render(ctx, reply.notice))
+    if reply.completion is not None:
+        completion = reply.completion
+        await send_html(update, ctx, render(ctx, completion.text))
+        chat = update.effective_chat
+        if chat is not None:
+            for filename, content in completion.documents:
+                await ctx.bot.send_document(chat.id, content, filename=filename)
+            if completion.photo is not None:
+                await ctx.bot.send_photo(chat.id, completion.photo)
+        if completion.follow_up is not None:
+            await send_html(update, ctx, render(ctx, completion.follow_up))
+        return
+    if reply.prompt is None:
+        return
+    keyboard = flow_keyboard(catalogue, language, reply.prompt, reply.version)
+    text = render(ctx, reply.prompt.text)
+    query = update.callback_query
+    if reply.refresh_in_place and query is not None and query.message is not None:
+        try:
+            await ctx.bot.edit_message_text(
+                text,
+                chat_id=query.message.chat.id,
+                message_id=query.message.message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard,
+            )
+            return
+        except BadRequest:
+            pass  # too old to edit: send it afresh
+    await send_html(update, ctx, text, keyboard)

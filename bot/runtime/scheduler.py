@@ -1,0 +1,87 @@
+"""The JobQueue tick that claims due tasks and runs their handlers (SPEC §2).
+
+Each task runs in one unit of work that also marks it done, so its effects (usually messages
+queued in the outbox) happen once. On PostgreSQL, rows are claimed with
+`FOR UPDATE SKIP LOCKED`, so several instances never run the same task; an instance that
+dies leaves a claim that expires and is taken again.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from bot.runtime.context import Services
+from storage import inbox, tasks
+from storage.errors import is_database_unavailable
+
+logger = logging.getLogger(__name__)
+
+CLAIM_FOR = timedelta(minutes=5)
+MAX_ATTEMPTS = 10
+INBOX_RETENTION = timedelta(days=3)
+
+
+class TaskRunner:
+    def __init__(self, services: Services, *, batch: int = 50) -> None:
+        self.services = services
+        self.batch = batch
+        self.owner = services.instance_id
+        self.ran_count = 0
+
+    async def tick(self) -> int:
+        """Run every task due now; returns how many ran."""
+        try:
+            return await self._tick()
+        except Exception as error:
+            if is_database_unavailable(error):
+                logger.warning("task tick skipped: database unavailable")
+                return 0
+            raise
+
+    async def _tick(self) -> int:
+        database, clock = self.services.database, self.services.clock
+        async with database.unit_of_work() as uow:
+            now = clock.now()
+            await tasks.release_expired_claims(uow.session, now)
+            due = await tasks.claim_due(uow.session, self.owner, now, self.batch, CLAIM_FOR)
+            await uow.commit()
+        for task in due:
+            await self._run(task)
+        return len(due)
+
+    async def _run(self, task: tasks.DueTask) -> None:
+        database, clock = self.services.database, self.services.clock
+        handler = self.services.tasks.handler_for(task.kind)
+        try:
+            async with database.unit_of_work() as uow:
+                if handler is None:
+                    raise LookupError(f"no handler for task kind {task.kind}")
+                await handler(uow, task.payload, clock.now())
+                if await tasks.finish(uow.session, task.id, self.owner, tasks.DONE, clock.now()):
+                    uow.after_commit(self.services.wake_sender)
+                    await uow.commit()
+            self.ran_count += 1
+        except Exception as error:
+            reason = type(error).__name__
+            if not is_database_unavailable(error):
+                logger.exception("task %s (%s) failed", task.id, task.kind)
+            async with database.unit_of_work() as uow:
+                if task.attempts + 1 >= MAX_ATTEMPTS:
+                    await tasks.finish(
+                        uow.session, task.id, self.owner, tasks.FAILED, clock.now(), reason
+                    )
+                else:
+                    delay = timedelta(seconds=min(30 * 2**task.attempts, 3600))
+                    await tasks.retry_later(
+                        uow.session, task.id, self.owner, clock.now() + delay, reason
+                    )
+                await uow.commit()
+
+    async def purge_old_inbox_rows(self) -> int:
+        async with self.services.database.unit_of_work() as uow:
+            removed = await inbox.purge_handled(
+                uow.session, self.services.clock.now() - INBOX_RETENTION
+            )
+            await uow.commit()
+        return removed

@@ -1,0 +1,113 @@
+"""Routing a member's answers (typed text, buttons, voice notes, photos) to their flow."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.runtime.context import HiwarContext
+from bot.runtime.replies import CANCEL, FLOW_CALLBACK_PREFIX, say, show_flow_reply
+from bot.services import flows
+from bot.services.flows import FlowInput, Media
+
+MAX_TEXT = 4096
+PRIVATE = filters.ChatType.PRIVATE
+MEDIA = filters.VOICE | filters.PHOTO | filters.AUDIO | filters.VIDEO | filters.Document.ALL
+
+
+def media_of(update: Update) -> Media | None:
+    message = update.effective_message
+    if message is None:
+        return None
+    if message.voice is not None:
+        return Media("voice", message.voice.file_id)
+    if message.photo:
+        return Media("photo", message.photo[-1].file_id)
+    if message.audio is not None:
+        return Media("audio", message.audio.file_id)
+    if message.video is not None:
+        return Media("video", message.video.file_id)
+    if message.document is not None:
+        return Media("document", message.document.file_id)
+    return None
+
+
+async def _feed(update: Update, ctx: HiwarContext, given: FlowInput, version: int | None) -> bool:
+    user = update.effective_user
+    if user is None:
+        return False
+    services = ctx.services
+    async with ctx.unit_of_work() as uow:
+        reply = await flows.handle_input(
+            uow, services.flows, user.id, given, services.clock.now(), version=version
+        )
+        if reply is None:
+            return False
+        await uow.commit()
+    await show_flow_reply(update, ctx, reply)
+    return True
+
+
+async def on_flow_button(update: Update, ctx: HiwarContext) -> None:
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    parts = (query.data or "").split(":", 2)
+    if len(parts) != 3 or not parts[1].isdigit():
+        await say(update, ctx, "flow.stale_button_no_flow")
+        return
+    version, value = int(parts[1]), parts[2]
+    if value == CANCEL:
+        await cancel(update, ctx)
+        return
+    if not await _feed(update, ctx, FlowInput(choice=value), version):
+        await say(update, ctx, "flow.stale_button_no_flow")
+
+
+async def on_text(update: Update, ctx: HiwarContext) -> None:
+    message = update.effective_message
+    assert message is not None and message.text is not None
+    if not await _feed(update, ctx, FlowInput(text=message.text[:MAX_TEXT]), None):
+        await say(update, ctx, "flow.no_flow_hint")
+
+
+async def on_media(update: Update, ctx: HiwarContext) -> None:
+    media = media_of(update)
+    assert media is not None
+    caption = update.effective_message.caption if update.effective_message else None
+    if not await _feed(update, ctx, FlowInput(media=media, text=caption), None):
+        await say(update, ctx, "flow.no_flow_hint")
+
+
+async def on_unsupported(update: Update, ctx: HiwarContext) -> None:
+    user = update.effective_user
+    if user is None:
+        return
+    async with ctx.services.database.unit_of_work() as uow:
+        reply = await flows.current_prompt(uow, ctx.services.flows, user.id)
+    await say(update, ctx, "flow.unsupported_message")
+    if reply is not None:
+        await show_flow_reply(update, ctx, reply)
+
+
+async def cancel(update: Update, ctx: HiwarContext) -> None:
+    user = update.effective_user
+    if user is None:
+        return
+    async with ctx.unit_of_work() as uow:
+        cancelled = await flows.cancel_flow(uow, user.id)
+        await uow.commit()
+    await say(update, ctx, "flow.cancelled" if cancelled else "flow.nothing_to_cancel")
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(CommandHandler("cancel", cancel, filters=PRIVATE))
+    application.add_handler(
+        CallbackQueryHandler(on_flow_button, pattern=f"^{FLOW_CALLBACK_PREFIX}")
+    )
+    application.add_handler(
+        MessageHandler(
+            PRIVATE & filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, on_text
+        )
+    )
+    application.add_handler(MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & MEDIA, on_media))

@@ -1,0 +1,66 @@
+"""Repository of conversation state: one active flow per member (SPEC §2). Never commits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import FlowState
+
+
+@dataclass(frozen=True)
+class StoredFlow:
+    user_id: int
+    flow: str
+    step: str
+    data: dict[str, Any]
+    version: int
+
+
+async def load_flow(session: AsyncSession, user_id: int) -> StoredFlow | None:
+    row = await session.scalar(select(FlowState).where(FlowState.user_id == user_id))
+    if row is None:
+        return None
+    return StoredFlow(row.user_id, row.flow, row.step, dict(row.data), row.version)
+
+
+async def save_flow(
+    session: AsyncSession,
+    user_id: int,
+    flow: str,
+    step: str,
+    data: dict[str, Any],
+    now: datetime,
+) -> StoredFlow:
+    """Create or move the member's flow; every save bumps the version (stale-button check)."""
+    row = await session.get(FlowState, user_id)
+    if row is None or row.flow != flow:
+        if row is not None:
+            await session.delete(row)
+            await session.flush()
+        row = FlowState(
+            user_id=user_id,
+            flow=flow,
+            step=step,
+            data=data,
+            version=1,
+            started_at=now,
+            updated_at=now,
+        )
+        session.add(row)
+    else:
+        row.step = step
+        row.data = data
+        row.version = row.version + 1
+        row.updated_at = now
+    await session.flush()
+    return StoredFlow(user_id, flow, step, dict(data), row.version)
+
+
+async def clear_flow(session: AsyncSession, user_id: int) -> bool:
+    result = await session.execute(delete(FlowState).where(FlowState.user_id == user_id))
+    return bool(getattr(result, "rowcount", 0))

@@ -1,0 +1,157 @@
+"""Repository of the durable inbox and of chat leases (SPEC §2). Never commits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import ChatLease, InboxUpdate
+from storage.upsert import insert_for
+
+PENDING = "pending"
+DONE = "done"
+FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class IncomingUpdate:
+    update_id: int
+    chat_key: int
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StoredUpdate:
+    update_id: int
+    chat_key: int
+    payload: dict[str, Any]
+    attempts: int
+
+
+class UpdateAlreadyHandled(Exception):
+    """The update was handled before (redelivery, or another instance got there first)."""
+
+
+async def store_incoming(
+    session: AsyncSession, updates: list[IncomingUpdate], now: datetime
+) -> int:
+    """Insert updates not seen before; returns how many were new."""
+    if not updates:
+        return 0
+    statement = insert_for(session, InboxUpdate).values(
+        [
+            {
+                "update_id": item.update_id,
+                "chat_key": item.chat_key,
+                "payload": item.payload,
+                "status": PENDING,
+                "attempts": 0,
+                "received_at": now,
+                "next_attempt_at": now,
+            }
+            for item in updates
+        ]
+    )
+    result = await session.execute(statement.on_conflict_do_nothing(index_elements=["update_id"]))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def chats_with_pending_updates(
+    session: AsyncSession, now: datetime, limit: int
+) -> list[int]:
+    """Chats with due pending updates, the one waiting longest first."""
+    oldest = func.min(InboxUpdate.update_id)
+    rows = await session.execute(
+        select(InboxUpdate.chat_key)
+        .where(InboxUpdate.status == PENDING, InboxUpdate.next_attempt_at <= now)
+        .group_by(InboxUpdate.chat_key)
+        .order_by(oldest)
+        .limit(limit)
+    )
+    return [row[0] for row in rows]
+
+
+async def pending_for_chat(
+    session: AsyncSession, chat_key: int, now: datetime, limit: int
+) -> list[StoredUpdate]:
+    rows = await session.execute(
+        select(InboxUpdate)
+        .where(InboxUpdate.chat_key == chat_key, InboxUpdate.status == PENDING)
+        .order_by(InboxUpdate.update_id)
+        .limit(limit)
+    )
+    result = []
+    for row in rows.scalars():
+        if row.next_attempt_at > now:
+            break  # strict order: a later update never overtakes one waiting to retry
+        result.append(StoredUpdate(row.update_id, row.chat_key, row.payload or {}, row.attempts))
+    return result
+
+
+async def mark_done(
+    session: AsyncSession,
+    update_id: int,
+    now: datetime,
+    *,
+    status: str = DONE,
+    error: str | None = None,
+) -> None:
+    """Mark an update handled and drop its payload; raises if it was handled already."""
+    result = await session.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.update_id == update_id, InboxUpdate.status == PENDING)
+        .values(status=status, payload=None, processed_at=now, error=error)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        raise UpdateAlreadyHandled(update_id)
+
+
+async def postpone(
+    session: AsyncSession, update_id: int, next_attempt_at: datetime, error: str
+) -> None:
+    await session.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.update_id == update_id, InboxUpdate.status == PENDING)
+        .values(attempts=InboxUpdate.attempts + 1, next_attempt_at=next_attempt_at, error=error)
+    )
+
+
+async def status_of(session: AsyncSession, update_id: int) -> str | None:
+    row = await session.get(InboxUpdate, update_id)
+    return None if row is None else row.status
+
+
+async def purge_handled(session: AsyncSession, older_than: datetime) -> int:
+    result = await session.execute(
+        delete(InboxUpdate).where(
+            InboxUpdate.status != PENDING, InboxUpdate.processed_at < older_than
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def take_chat_lease(
+    session: AsyncSession, chat_key: int, owner: str, now: datetime, duration: timedelta
+) -> bool:
+    """Take or renew the lease on a chat; False when another live instance holds it."""
+    statement = insert_for(session, ChatLease).values(
+        chat_key=chat_key, owner=owner, expires_at=now + duration
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=["chat_key"],
+        set_={"owner": owner, "expires_at": now + duration},
+        where=or_(ChatLease.expires_at < now, ChatLease.owner == owner),
+    )
+    await session.execute(statement)
+    holder = await session.scalar(select(ChatLease.owner).where(ChatLease.chat_key == chat_key))
+    return holder == owner
+
+
+async def release_chat_lease(session: AsyncSession, chat_key: int, owner: str) -> None:
+    await session.execute(
+        delete(ChatLease).where(and_(ChatLease.chat_key == chat_key, ChatLease.owner == owner))
+    )

@@ -1,0 +1,191 @@
+"""Repository of the durable outbox (SPEC §2). Never commits.
+
+Rows move pending → sending (claimed by one instance for a while) → sent | failed |
+unreachable. A claim that expires (the instance died) puts the row back to pending.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Member, OutboxMessage
+from storage.upsert import insert_for
+
+PENDING = "pending"
+SENDING = "sending"
+SENT = "sent"
+FAILED = "failed"
+UNREACHABLE = "unreachable"
+CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    id: int
+    chat_id: int
+    method: str
+    payload: dict[str, Any]
+    attempts: int
+    source: str | None
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    chat_id: int,
+    method: str,
+    payload: dict[str, Any],
+    now: datetime,
+    priority: int = 0,
+    dedupe_key: str | None = None,
+    source: str | None = None,
+    not_before: datetime | None = None,
+) -> bool:
+    """Add a message; with a `dedupe_key` seen before nothing is added (returns False)."""
+    statement = insert_for(session, OutboxMessage).values(
+        chat_id=chat_id,
+        method=method,
+        payload=payload,
+        priority=priority,
+        status=PENDING,
+        attempts=0,
+        next_attempt_at=not_before or now,
+        dedupe_key=dedupe_key,
+        source=source,
+        created_at=now,
+    )
+    if dedupe_key is not None:
+        statement = statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
+    result = await session.execute(statement)
+    return bool(getattr(result, "rowcount", 1))
+
+
+async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]]) -> int:
+    """Bulk enqueue (broadcasts); rows whose dedupe_key exists already are skipped."""
+    if not rows:
+        return 0
+    statement = insert_for(session, OutboxMessage).values(rows)
+    result = await session.execute(statement.on_conflict_do_nothing(index_elements=["dedupe_key"]))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def release_expired_claims(session: AsyncSession, now: datetime) -> int:
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == SENDING, OutboxMessage.claim_expires_at < now)
+        .values(status=PENDING, claimed_by=None, claim_expires_at=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def claim_due(
+    session: AsyncSession,
+    owner: str,
+    now: datetime,
+    limit: int,
+    claim_for: timedelta,
+    skip_chats: frozenset[int] = frozenset(),
+) -> list[OutgoingMessage]:
+    """Claim due messages, most important and oldest first; SKIP LOCKED on PostgreSQL."""
+    query = (
+        select(OutboxMessage)
+        .where(OutboxMessage.status == PENDING, OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.priority.desc(), OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    if skip_chats:
+        query = query.where(OutboxMessage.chat_id.not_in(skip_chats))
+    rows = list((await session.scalars(query)).all())
+    for row in rows:
+        row.status = SENDING
+        row.claimed_by = owner
+        row.claim_expires_at = now + claim_for
+    await session.flush()
+    return [
+        OutgoingMessage(r.id, r.chat_id, r.method, dict(r.payload), r.attempts, r.source)
+        for r in rows
+    ]
+
+
+async def finish(
+    session: AsyncSession,
+    message_id: int,
+    owner: str,
+    status: str,
+    now: datetime,
+    *,
+    sent_message_id: int | None = None,
+    error: str | None = None,
+) -> None:
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.claimed_by == owner)
+        .values(
+            status=status,
+            finished_at=now,
+            sent_message_id=sent_message_id,
+            error=error,
+            claimed_by=None,
+            claim_expires_at=None,
+        )
+    )
+
+
+async def retry_later(
+    session: AsyncSession,
+    message_id: int,
+    owner: str,
+    next_attempt_at: datetime,
+    error: str,
+    *,
+    count_attempt: bool = True,
+) -> None:
+    values: dict[str, Any] = {
+        "status": PENDING,
+        "next_attempt_at": next_attempt_at,
+        "error": error,
+        "claimed_by": None,
+        "claim_expires_at": None,
+    }
+    if count_attempt:
+        values["attempts"] = OutboxMessage.attempts + 1
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.claimed_by == owner)
+        .values(**values)
+    )
+
+
+async def mark_member_unreachable(session: AsyncSession, chat_id: int) -> None:
+    await session.execute(update(Member).where(Member.user_id == chat_id).values(unreachable=True))
+
+
+async def cancel_pending(session: AsyncSession, source: str) -> int:
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.source == source, OutboxMessage.status == PENDING)
+        .values(status=CANCELLED)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def counts_by_status(session: AsyncSession, source: str) -> dict[str, int]:
+    rows = await session.execute(
+        select(OutboxMessage.status, func.count())
+        .where(OutboxMessage.source == source)
+        .group_by(OutboxMessage.status)
+    )
+    return {status: int(count) for status, count in rows.tuples()}
+
+
+async def next_due_at(session: AsyncSession) -> datetime | None:
+    value: datetime | None = await session.scalar(
+        select(func.min(OutboxMessage.next_attempt_at)).where(OutboxMessage.status == PENDING)
+    )
+    return value
