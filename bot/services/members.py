@@ -34,3 +34,10 @@ async def get_or_create_member(uow: UnitOfWork, user_id: int, now: datetime) -> 
         if member.unreachable:
             member.unreachable = False  # they wrote to us, so they have not blocked the bot
     return member
+
+
+async def has_consented(uow: UnitOfWork, user_id: int) -> bool:
+    consented = await uow.session.scalar(
+        select(Member.consented_at).where(Member.user_id == user_id)
+    )
+    return consented is not None
