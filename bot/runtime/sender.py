@@ -58,10 +58,14 @@ class GlobalPace:
         self._paused_until = max(self._paused_until, time.monotonic() + seconds)
 
     async def acquire(self) -> None:
-        # The pause can be extended while we sleep (another 429), so look again after waking.
-        while (wait := self._paused_until - time.monotonic()) > 0:  # noqa: ASYNC110
-            await asyncio.sleep(wait)
-        await self.limiter.acquire()
+        """Wait for a slot; a pause that starts while we wait for the slot is honoured too."""
+        while True:
+            # The pause can be extended while we sleep (another 429): look again after waking.
+            while (wait := self._paused_until - time.monotonic()) > 0:  # noqa: ASYNC110
+                await asyncio.sleep(wait)
+            await self.limiter.acquire()
+            if self._paused_until <= time.monotonic():
+                return
 
 
 class SharedRateLimiter(BaseRateLimiter[None]):

@@ -5,11 +5,13 @@
   in-order handling.
 - `/notify CHAT_ID` queues an outbox message to another chat.
 - `/testflow` walks a three-step flow (text, number, choice) on the flow engine.
+- `/boom` raises, to exercise the error handler.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import datetime
 from typing import Any
 
@@ -36,7 +38,11 @@ from bot.services.outbox import queue_text
 from storage.database import UnitOfWork
 from storage.models import AuditEntry
 
-HANDLER_DELAY_SECONDS = 0.0
+HANDLER_DELAY_SECONDS = float(os.environ.get("HIWAR_TEST_EFFECT_DELAY", "0"))
+
+
+class DeliberateFailure(RuntimeError):
+    """Raised by /boom to exercise the error handler."""
 
 
 async def record_effect(update: Update, ctx: HiwarContext) -> None:
@@ -58,6 +64,11 @@ async def record_effect(update: Update, ctx: HiwarContext) -> None:
             await asyncio.sleep(HANDLER_DELAY_SECONDS)
         await uow.commit()
     await ctx.bot.send_message(update.effective_chat.id, f"effect {seq}")
+
+
+async def boom(update: Update, ctx: HiwarContext) -> None:
+    message = update.effective_message
+    raise DeliberateFailure(message.text if message else "")  # carries the member's text
 
 
 async def notify(update: Update, ctx: HiwarContext) -> None:
@@ -86,7 +97,10 @@ class ThreeStepFlow:
             return Prompt(Text("flow.use_buttons"), can_go_back=True)
         return Prompt(
             Text("flow.skip"),
-            choices=(Choice("red", label_key="flow.back"), Choice("blue", label_key="flow.done")),
+            choices=(
+                Choice("red", label_key="governorate.baghdad"),
+                Choice("blue", label_key="governorate.basra"),
+            ),
             can_go_back=True,
         )
 
@@ -122,7 +136,10 @@ async def start_test_flow(update: Update, ctx: HiwarContext) -> None:
     assert update.effective_user is not None
     async with ctx.unit_of_work() as uow:
         reply = await flows.start_flow(
-            uow, ctx.services.flows, update.effective_user.id, ThreeStepFlow.name,
+            uow,
+            ctx.services.flows,
+            update.effective_user.id,
+            ThreeStepFlow.name,
             ctx.services.clock.now(),
         )
         await uow.commit()
@@ -132,6 +149,7 @@ async def start_test_flow(update: Update, ctx: HiwarContext) -> None:
 def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CommandHandler("effect", record_effect))
     application.add_handler(CommandHandler("notify", notify))
+    application.add_handler(CommandHandler("boom", boom))
     application.add_handler(CommandHandler("testflow", start_test_flow))
 
 

@@ -87,7 +87,9 @@ class BotHarness:
             self._inspect_db = Database(self.database_url, pool_size=2)
         return self._inspect_db
 
-    def user(self, user_id: int, language_code: str | None = "en", name: str = "Member") -> SimulatedUser:
+    def user(
+        self, user_id: int, language_code: str | None = "en", name: str = "Member"
+    ) -> SimulatedUser:
         return SimulatedUser(self.api, TgUser(user_id, name, language_code=language_code))
 
     async def idle(self, timeout: float = 20.0) -> None:
@@ -98,20 +100,21 @@ class BotHarness:
 
         deadline = asyncio.get_running_loop().time() + timeout
         while True:
+            # Read Telegram's side first: once it has nothing unconfirmed, everything it
+            # delivered is already committed to the inbox, so the queries below see it.
+            at_telegram = self.api.pending_update_count()
             async with self.db.unit_of_work() as uow:
                 inbox_pending = await uow.session.scalar(
-                    select(func.count()).select_from(InboxUpdate).where(InboxUpdate.status == "pending")
+                    select(func.count())
+                    .select_from(InboxUpdate)
+                    .where(InboxUpdate.status == "pending")
                 )
                 outbox_pending = await uow.session.scalar(
                     select(func.count())
                     .select_from(OutboxMessage)
                     .where(OutboxMessage.status.in_(["pending", "sending"]))
                 )
-            if (
-                self.api.pending_update_count() == 0
-                and inbox_pending == 0
-                and outbox_pending == 0
-            ):
+            if at_telegram == 0 and inbox_pending == 0 and outbox_pending == 0:
                 return
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(
@@ -172,4 +175,3 @@ class BotProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
-
