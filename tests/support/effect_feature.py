@@ -6,6 +6,7 @@
 - `/notify CHAT_ID` queues an outbox message to another chat.
 - `/testflow` walks a three-step flow (text, number, choice) on the flow engine.
 - `/boom` raises, to exercise the error handler.
+- Task kind `test.note` records a row and queues a message, for the due-task tests.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from bot.services.flows import (
 )
 from bot.services.numbers import parse_integer
 from bot.services.outbox import queue_text
+from bot.services.tasks import TaskRegistry
 from storage.database import UnitOfWork
 from storage.models import AuditEntry
 
@@ -155,3 +157,28 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
 
 def register_flows(registry: FlowRegistry, _services: object) -> None:
     registry.add(ThreeStepFlow())
+
+
+async def run_note_task(uow: UnitOfWork, payload: dict[str, Any], now: datetime) -> None:
+    """Task kind `test.note`: an audit row (countable) and a message to the chat."""
+    uow.session.add(
+        AuditEntry(
+            at=now,
+            actor_id=None,
+            action="test.task_ran",
+            record_type="task",
+            record_id=str(payload["n"]),
+            details={},
+        )
+    )
+    await queue_text(
+        uow,
+        chat_id=int(payload["chat_id"]),
+        text=f"task {payload['n']}",
+        now=now,
+        dedupe_key=f"test-task:{payload['n']}",
+    )
+
+
+def register_tasks(registry: TaskRegistry, _services: object) -> None:
+    registry.register("test.note", run_note_task)
