@@ -9,7 +9,7 @@ suite uses to prove every registered staff handler is guarded.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import Update
@@ -18,7 +18,7 @@ from bot.runtime.context import HiwarContext
 from bot.services.roles import Role, may_act, roles_of
 from handlers.fallback import stale_button, unknown_command
 
-StaffCallback = Callable[[Update, HiwarContext], Awaitable[None]]
+StaffCallback = Callable[[Update, HiwarContext], Coroutine[Any, Any, None]]
 ALLOWED_ROLES_ATTRIBUTE = "hiwar_allowed_roles"
 
 

@@ -36,6 +36,10 @@ async def test_postgresql_restart_during_load_loses_nothing(
     url = postgres_url()
     if url is None:
         pytest.skip(POSTGRES_SKIP_REASON)
+    if os.environ.get("HIWAR_TEST_RESTART_POSTGRES") != "1":
+        pytest.skip(
+            "restarts the PostgreSQL server: set HIWAR_TEST_RESTART_POSTGRES=1 (.ci/run does)"
+        )
     restart = cluster_command("restart")
     if restart is None:
         pytest.skip("needs pg_ctlcluster and root to restart the local PostgreSQL server")

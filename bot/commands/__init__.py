@@ -5,6 +5,16 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from bot.commands import migrate, run
+from bot.commands import grant, import_sessions, migrate, revoke, rotate_key, run, staff
+from bot.commands import import_survey as survey_import
 
-COMMANDS: tuple[ModuleType, ...] = (run, migrate)
+COMMANDS: tuple[ModuleType, ...] = (
+    run,
+    migrate,
+    grant,
+    revoke,
+    staff,
+    import_sessions,
+    rotate_key,
+    survey_import,
+)

@@ -20,6 +20,10 @@ from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.ext import Application, ContextTypes, Defaults
 
+from admin import audit_log, grievance_cards, grievance_reply, staff
+from admin import broadcasts as broadcast_admin
+from admin import sessions as session_admin
+from admin import surveys as survey_admin
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.runtime.context import HiwarApplication, HiwarContext, Services
@@ -30,7 +34,19 @@ from bot.runtime.scheduler import TaskRunner
 from bot.runtime.sender import GlobalPace, OutboxSender, SharedRateLimiter
 from bot.services.flows import FlowRegistry
 from bot.services.tasks import TaskRegistry
-from handlers import fallback, flow_input, prefilters
+from handlers import (
+    fallback,
+    flood_control,
+    flow_input,
+    group_chats,
+    member_settings,
+    onboarding,
+    prefilters,
+)
+from handlers import grievances as grievance_reports
+from handlers import sessions as member_sessions
+from handlers import subscriptions as member_subscriptions
+from handlers import surveys as member_surveys
 from messages import Catalogue
 from storage.database import Database
 from storage.migrate import upgrade_database
@@ -40,7 +56,23 @@ logger = logging.getLogger(__name__)
 # Feature modules, in the order their handlers are tried. Each may define
 # `register(application)`, `register_flows(registry, services)`,
 # `register_tasks(registry, services)` and `async on_startup(services, application)`.
-FEATURES: tuple[ModuleType, ...] = ()
+FEATURES: tuple[ModuleType, ...] = (
+    onboarding,
+    member_settings,
+    flood_control,
+    group_chats,
+    member_sessions,
+    session_admin,
+    staff,
+    audit_log,
+    grievance_reports,
+    grievance_cards,
+    grievance_reply,
+    survey_admin,
+    member_surveys,
+    member_subscriptions,
+    broadcast_admin,
+)
 
 
 @dataclass(frozen=True)
@@ -162,6 +194,7 @@ class HiwarRuntime:
             flows=FlowRegistry(),
             tasks=TaskRegistry(),
             instance_id=self.instance_id,
+            features=self.features,
         )
         self.services = services
         register_feature_data(services, self.features)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from types import ModuleType
 from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +30,7 @@ class Services:
     tasks: TaskRegistry
     instance_id: str
     wake_sender: Callable[[], None] = lambda: None
+    features: tuple[ModuleType, ...] = ()
     extras: dict[str, Any] = field(default_factory=dict)
 
 

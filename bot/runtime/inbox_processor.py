@@ -62,6 +62,11 @@ class InboxProcessor:
     def wake(self) -> None:
         self._wake.set()
 
+    @property
+    def busy(self) -> bool:
+        """True while any chat's updates are being handled (replies may still be going out)."""
+        return bool(self._active)
+
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             self._wake.clear()

@@ -119,3 +119,34 @@ async def queue_edit(
         priority=priority,
         dedupe_key=dedupe_key,
     )
+
+
+async def queue_photo(
+    uow: UnitOfWork,
+    *,
+    chat_id: int,
+    filename: str,
+    content: bytes,
+    now: datetime,
+    caption: str | None = None,
+    priority: int = PRIORITY_SERVICE,
+    dedupe_key: str | None = None,
+    source: str | None = None,
+) -> bool:
+    """Queue a picture (a QR code, a chart) sent with `sendPhoto`."""
+    payload: dict[str, Any] = {
+        "photo": {"filename": filename, "base64": base64.b64encode(content).decode()},
+        "parse_mode": "HTML",
+    }
+    if caption:
+        payload["caption"] = caption
+    return await outbox.enqueue(
+        uow.session,
+        chat_id=chat_id,
+        method="sendPhoto",
+        payload=payload,
+        now=now,
+        priority=priority,
+        dedupe_key=dedupe_key,
+        source=source,
+    )

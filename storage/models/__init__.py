@@ -1,6 +1,8 @@
 """Every table of Hiwar; importing this module registers them all on `Base.metadata`."""
 
 from storage.models.base import Base, UtcDateTime
+from storage.models.broadcasts import Broadcast
+from storage.models.grievances import Grievance, GrievanceEntry, GrievanceReporter
 from storage.models.people import AuditEntry, Member, StaffRole
 from storage.models.runtime import (
     ChatLease,
@@ -9,16 +11,28 @@ from storage.models.runtime import (
     OutboxMessage,
     ScheduledTask,
 )
+from storage.models.sessions import DialogueSession, SessionFeedback, SessionRegistration
+from storage.models.surveys import Survey, SurveyAnswer, SurveyResponse
 
 __all__ = [
     "AuditEntry",
     "Base",
+    "Broadcast",
     "ChatLease",
+    "DialogueSession",
     "FlowState",
+    "Grievance",
+    "GrievanceEntry",
+    "GrievanceReporter",
     "InboxUpdate",
     "Member",
     "OutboxMessage",
     "ScheduledTask",
+    "SessionFeedback",
+    "SessionRegistration",
     "StaffRole",
+    "Survey",
+    "SurveyAnswer",
+    "SurveyResponse",
     "UtcDateTime",
 ]

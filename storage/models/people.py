@@ -22,7 +22,7 @@ class Member(Base):
     consented_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     governorate: Mapped[str | None] = mapped_column(String(32))
     age_group: Mapped[str | None] = mapped_column(String(16))
-    gender: Mapped[str | None] = mapped_column(String(16))
+    gender: Mapped[str | None] = mapped_column(String(24))
     subscribed: Mapped[bool] = mapped_column(Boolean, default=True)
     unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)

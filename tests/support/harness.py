@@ -114,7 +114,15 @@ class BotHarness:
                     .select_from(OutboxMessage)
                     .where(OutboxMessage.status.in_(["pending", "sending"]))
                 )
-            if at_telegram == 0 and inbox_pending == 0 and outbox_pending == 0:
+            runtime = self.runtime
+            handling = (
+                runtime is not None and runtime.processor is not None and runtime.processor.busy
+            )
+            sending = (
+                runtime is not None and runtime.sender is not None and runtime.sender.backlog > 0
+            )
+            quiet = not handling and not sending
+            if at_telegram == 0 and inbox_pending == 0 and outbox_pending == 0 and quiet:
                 return
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(

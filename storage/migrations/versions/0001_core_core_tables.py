@@ -79,7 +79,7 @@ def upgrade() -> None:
         sa.Column("consented_at", storage.models.base.UtcDateTime(timezone=True), nullable=True),
         sa.Column("governorate", sa.String(length=32), nullable=True),
         sa.Column("age_group", sa.String(length=16), nullable=True),
-        sa.Column("gender", sa.String(length=16), nullable=True),
+        sa.Column("gender", sa.String(length=24), nullable=True),
         sa.Column("subscribed", sa.Boolean(), nullable=False),
         sa.Column("unreachable", sa.Boolean(), nullable=False),
         sa.Column("created_at", storage.models.base.UtcDateTime(timezone=True), nullable=False),

@@ -1,0 +1,126 @@
+"""/audit for admins: the newest audit entries, `/audit user 123`, `/audit <type> <id>`.
+
+Entries are shown without any message text: when, who (a user id), what, on which record,
+and only short identifier-like details (role names, statuses, ids).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from admin.access import staff_only
+from admin.staff import parse_user_id
+from bot.runtime.context import HiwarContext
+from bot.runtime.replies import markup, say, send_html
+from bot.services.audit_browsing import AuditLine, AuditPage, browse_audit
+from bot.services.outbox import Button
+from bot.services.roles import Role
+
+staff_commands = (("audit", "staff.commands.audit"),)
+
+_RECORD_TYPE = re.compile(r"[a-z_]{1,32}")
+_RECORD_ID = re.compile(r"[\w.:-]{1,64}")
+_SAFE_DETAIL = re.compile(r"[\w.:-]{1,32}")
+OLDER_PREFIX = "audit:older:"
+
+
+def safe_details(details: dict[str, Any]) -> str:
+    """Only short identifier-like values: never free text that could carry a message."""
+    shown = []
+    for key, value in sorted(details.items()):
+        if isinstance(value, bool | int) or (
+            isinstance(value, str) and _SAFE_DETAIL.fullmatch(value)
+        ):
+            shown.append(f"{key}={value}")
+    return ", ".join(shown)
+
+
+def render_line(ctx: HiwarContext, line: AuditLine) -> str:
+    catalogue, language = ctx.services.catalogue, ctx.language
+    actor = (
+        str(line.actor_id)
+        if line.actor_id is not None
+        else catalogue.plain(language, "staff.audit.system")
+    )
+    record = f"{line.record_type}:{line.record_id}" if line.record_type else "-"
+    return catalogue.render(
+        language,
+        "staff.audit.line",
+        at=line.at,
+        actor=actor,
+        action=line.action,
+        record=record,
+        details=safe_details(line.details),
+    )
+
+
+async def show_page(
+    update: Update, ctx: HiwarContext, page: AuditPage, more_data: str | None
+) -> None:
+    if not page.lines:
+        await say(update, ctx, "staff.audit.empty")
+        return
+    title = ctx.services.catalogue.render(ctx.language, "staff.audit.title")
+    text = "\n".join([title, *(render_line(ctx, line) for line in page.lines)])
+    buttons = None
+    if more_data is not None:
+        label = ctx.services.catalogue.plain(ctx.language, "staff.audit.older_button")
+        buttons = [[Button(label, more_data)]]
+    await send_html(update, ctx, text, markup(buttons))
+
+
+def _older_data(page: AuditPage, user_id: int | None) -> str | None:
+    if page.older_than is None:
+        return None
+    suffix = f":{user_id}" if user_id is not None else ""
+    return f"{OLDER_PREFIX}{page.older_than}{suffix}"
+
+
+@staff_only(Role.ADMIN)
+async def audit(update: Update, ctx: HiwarContext) -> None:
+    args = ctx.args or []
+    user_id: int | None = None
+    record: tuple[str, str] | None = None
+    if len(args) == 2 and args[0].lower() == "user":
+        user_id = parse_user_id(args[1])
+        if user_id is None:
+            await say(update, ctx, "staff.audit.usage")
+            return
+    elif len(args) == 2 and _RECORD_TYPE.fullmatch(args[0]) and _RECORD_ID.fullmatch(args[1]):
+        record = (args[0], args[1])
+    elif args:
+        await say(update, ctx, "staff.audit.usage")
+        return
+    async with ctx.services.database.unit_of_work() as uow:
+        page = await browse_audit(
+            uow,
+            record_type=record[0] if record else None,
+            record_id=record[1] if record else None,
+            user_id=user_id,
+        )
+    await show_page(update, ctx, page, None if record else _older_data(page, user_id))
+
+
+@staff_only(Role.ADMIN)
+async def older_entries(update: Update, ctx: HiwarContext) -> None:
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    parts = (query.data or "").removeprefix(OLDER_PREFIX).split(":")
+    before = int(parts[0]) if parts[0].isdigit() and len(parts[0]) < 19 else None
+    user_id = parse_user_id(parts[1]) if len(parts) == 2 else None
+    if before is None or len(parts) > 2 or (len(parts) == 2 and user_id is None):
+        await say(update, ctx, "flow.stale_button_no_flow")
+        return
+    async with ctx.services.database.unit_of_work() as uow:
+        page = await browse_audit(uow, user_id=user_id, before_id=before)
+    await show_page(update, ctx, page, _older_data(page, user_id))
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(CommandHandler("audit", audit))
+    application.add_handler(CallbackQueryHandler(older_entries, pattern=f"^{OLDER_PREFIX}"))

@@ -1,0 +1,19 @@
+"""`python -m bot grant USER_ID ROLE`: give a staff role to a user (audited)."""
+
+from __future__ import annotations
+
+import argparse
+
+from bot.commands.roles import add_change_arguments, change_role
+from bot.config import Settings
+
+NAME = "grant"
+HELP = "give a staff role (admin, moderator, safeguarding, organiser) to a user"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_change_arguments(parser)
+
+
+async def run(settings: Settings, args: argparse.Namespace) -> int:
+    return await change_role(settings, args, grant=True)

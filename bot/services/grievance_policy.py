@@ -1,0 +1,39 @@
+"""Grievance settings from HIWAR_* variables, with the defaults of SPEC §3.4, §4.1 and §7."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.config import ConfigError
+
+
+@dataclass(frozen=True)
+class GrievancePolicy:
+    ack_sla: timedelta = timedelta(hours=48)
+    appeal_period: timedelta = timedelta(days=30)
+    identity_retention: timedelta = timedelta(days=90)
+    reports_per_hour: int = 3
+
+
+def _positive(values: Mapping[str, str], name: str, default: int) -> int:
+    raw = values.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        number = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if number < 1:
+        raise ConfigError(f"{name} must be at least 1, got {number}")
+    return number
+
+
+def policy_from(extra: Mapping[str, str]) -> GrievancePolicy:
+    return GrievancePolicy(
+        ack_sla=timedelta(hours=_positive(extra, "HIWAR_ACK_SLA_HOURS", 48)),
+        appeal_period=timedelta(days=_positive(extra, "HIWAR_APPEAL_DAYS", 30)),
+        identity_retention=timedelta(days=_positive(extra, "HIWAR_IDENTITY_RETENTION_DAYS", 90)),
+        reports_per_hour=_positive(extra, "HIWAR_REPORTS_PER_HOUR", 3),
+    )

@@ -1,0 +1,118 @@
+"""Members and needs surveys: /survey, the main-menu button and the `?start=v<ID>` link
+(SPEC §3.3). The questions themselves run on the flow engine (bot.services.survey_flow), so
+typed answers and buttons reach them through handlers/flow_input.py.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
+
+from bot.runtime.context import HiwarContext, Services
+from bot.runtime.replies import say, show_flow_reply
+from bot.services.erasure import register_erasure_hook
+from bot.services.flows import FlowRegistry
+from bot.services.outbox import Button
+from bot.services.survey_flow import SurveyFlow
+from bot.services.survey_responses import erase_member_survey_data
+from bot.services.surveys import (
+    Opening,
+    SurveyClosed,
+    SurveyNotFound,
+    open_survey_for_member,
+    open_surveys_for,
+)
+from handlers import deep_links
+from handlers.consent import require_consent
+
+PRIVATE = filters.ChatType.PRIVATE
+PREFIX = "svm:"
+TITLE_LIMIT = 40
+
+member_commands = (("survey", "surveys.commands.survey"),)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= TITLE_LIMIT else f"{text[: TITLE_LIMIT - 1]}…"
+
+
+async def list_open_surveys(update: Update, ctx: HiwarContext) -> None:
+    user = update.effective_user
+    if user is None:
+        return
+    async with ctx.services.database.unit_of_work() as uow:
+        surveys = await open_surveys_for(uow, user.id)
+    if not surveys:
+        await say(update, ctx, "surveys.member.none_open")
+        return
+    catalogue = ctx.services.catalogue
+    buttons = [
+        [
+            Button(
+                catalogue.plain(
+                    ctx.language,
+                    "surveys.member.answered_button" if s.answered else "surveys.member.button",
+                    title=_short(s.title_ar if ctx.language == "ar" else s.title_en),
+                ),
+                f"{PREFIX}{s.id}",
+            )
+        ]
+        for s in surveys
+    ]
+    await say(update, ctx, "surveys.member.list", buttons=buttons, count=len(surveys))
+
+
+async def open_survey_from_link(update: Update, ctx: HiwarContext, survey_id: int | None) -> None:
+    """Open survey `survey_id` for the member (deep link `?start=v<ID>`, or a list button)."""
+    user = update.effective_user
+    if user is None:
+        return
+    if survey_id is None:
+        await list_open_surveys(update, ctx)
+        return
+    if not await require_consent(update, ctx, resume=f"v{survey_id}"):
+        return
+    services = ctx.services
+    try:
+        async with ctx.unit_of_work() as uow:
+            opened = await open_survey_for_member(
+                uow, services.flows, user.id, survey_id, services.clock.now()
+            )
+            await uow.commit()
+    except SurveyNotFound:
+        await say(update, ctx, "surveys.member.not_found")
+        return
+    except SurveyClosed:
+        await say(update, ctx, "surveys.member.closed")
+        return
+    intro = {
+        Opening.STARTED: "surveys.member.starting",
+        Opening.RESUMED: "surveys.member.resuming",
+        Opening.REVISING: "surveys.member.revising",
+    }[opened.how]
+    await say(update, ctx, intro, title_en=opened.title_en, title_ar=opened.title_ar)
+    await show_flow_reply(update, ctx, opened.reply)
+
+
+async def on_survey_button(update: Update, ctx: HiwarContext) -> None:
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    raw = (query.data or "").removeprefix(PREFIX)
+    if not raw.isdigit() or len(raw) > 12:
+        await say(update, ctx, "flow.stale_button_no_flow")
+        return
+    await open_survey_from_link(update, ctx, int(raw))
+
+
+def register_flows(registry: FlowRegistry, services: Services) -> None:
+    clock, timezone = services.clock, services.settings.timezone
+    registry.add(SurveyFlow(lambda: clock.now().astimezone(timezone).date()))
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(CommandHandler("survey", list_open_surveys, filters=PRIVATE))
+    application.add_handler(CallbackQueryHandler(on_survey_button, pattern=f"^{PREFIX}"))
+    deep_links.register_start_route("v", open_survey_from_link)
+    deep_links.register_menu_action("surveys", list_open_surveys)
+    register_erasure_hook(erase_member_survey_data)
