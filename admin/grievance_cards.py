@@ -120,6 +120,4 @@ async def open_case(update: Update, ctx: HiwarContext) -> None:
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
-    application.add_handler(
-        CallbackQueryHandler(open_case, pattern=f"^{CASE_BUTTON_PREFIX}")  # type: ignore[arg-type]
-    )
+    application.add_handler(CallbackQueryHandler(open_case, pattern=f"^{CASE_BUTTON_PREFIX}"))

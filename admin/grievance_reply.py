@@ -49,4 +49,4 @@ async def reply_command(update: Update, ctx: HiwarContext) -> None:
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
-    application.add_handler(CommandHandler("reply", reply_command))  # type: ignore[arg-type]
+    application.add_handler(CommandHandler("reply", reply_command))

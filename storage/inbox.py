@@ -151,6 +151,10 @@ async def take_chat_lease(
     return holder == owner
 
 
+async def release_leases_of(session: AsyncSession, owner: str) -> None:
+    await session.execute(delete(ChatLease).where(ChatLease.owner == owner))
+
+
 async def release_chat_lease(session: AsyncSession, chat_key: int, owner: str) -> None:
     await session.execute(
         delete(ChatLease).where(and_(ChatLease.chat_key == chat_key, ChatLease.owner == owner))

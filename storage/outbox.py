@@ -74,6 +74,16 @@ async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]]) -> int
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+async def release_claims_of(session: AsyncSession, owner: str) -> int:
+    """At start-up: messages this instance was sending when it stopped go back to pending."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.status == SENDING, OutboxMessage.claimed_by == owner)
+        .values(status=PENDING, claimed_by=None, claim_expires_at=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def release_expired_claims(session: AsyncSession, now: datetime) -> int:
     result = await session.execute(
         update(OutboxMessage)
@@ -133,6 +143,8 @@ async def finish(
             error=error,
             claimed_by=None,
             claim_expires_at=None,
+            # A finished message keeps no text: replies and notices can be sensitive.
+            payload={"finished": True},
         )
     )
 

@@ -61,6 +61,16 @@ async def cancel_by_dedupe_prefix(session: AsyncSession, prefix: str) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+async def release_claims_of(session: AsyncSession, owner: str) -> int:
+    """At start-up: tasks this instance was running when it stopped go back to pending."""
+    result = await session.execute(
+        update(ScheduledTask)
+        .where(ScheduledTask.status == RUNNING, ScheduledTask.claimed_by == owner)
+        .values(status=PENDING, claimed_by=None, claim_expires_at=None)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 async def release_expired_claims(session: AsyncSession, now: datetime) -> int:
     result = await session.execute(
         update(ScheduledTask)

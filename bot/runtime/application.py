@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
+import socket
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
@@ -48,6 +48,7 @@ from handlers import sessions as member_sessions
 from handlers import subscriptions as member_subscriptions
 from handlers import surveys as member_surveys
 from messages import Catalogue
+from storage import inbox, outbox, tasks
 from storage.database import Database
 from storage.migrate import upgrade_database
 
@@ -102,6 +103,16 @@ def tuning_from_environment(values: Mapping[str, str]) -> Tuning:
     )
 
 
+def stable_instance_id(settings: Settings) -> str:
+    """The same name across restarts of one deployment slot (host and port, or polling).
+
+    A restarted instance therefore takes back at once the chats, messages and tasks it held
+    when it died, instead of waiting for their claims to expire.
+    """
+    slot = str(settings.port) if settings.webhook_mode else "polling"
+    return f"{socket.gethostname()}:{slot}"[:64]
+
+
 def file_url_for(base_url: str) -> str:
     if base_url.rstrip("/").endswith("/bot"):
         return base_url.rstrip("/")[: -len("/bot")] + "/file/bot"
@@ -154,6 +165,15 @@ def register_feature_data(services: Services, features: Sequence[ModuleType]) ->
                 hook(registry, services)
 
 
+async def release_previous_claims(services: Services) -> None:
+    """What this instance held when it last stopped (crash or kill) is free again."""
+    async with services.database.unit_of_work() as uow:
+        await inbox.release_leases_of(uow.session, services.instance_id)
+        await outbox.release_claims_of(uow.session, services.instance_id)
+        await tasks.release_claims_of(uow.session, services.instance_id)
+        await uow.commit()
+
+
 class HiwarRuntime:
     """The running bot: database, application, receiver, inbox processor, sender, tick."""
 
@@ -169,7 +189,7 @@ class HiwarRuntime:
         self.features = tuple(features)
         self.clock = clock or SystemClock()
         self.tuning = tuning or Tuning()
-        self.instance_id = f"hiwar-{uuid.uuid4().hex[:12]}"
+        self.instance_id = stable_instance_id(settings)
         self._stop = asyncio.Event()
         self._loops: list[asyncio.Task[None]] = []
         self.database: Database | None = None
@@ -225,6 +245,7 @@ class HiwarRuntime:
             idle_poll_seconds=tuning.idle_poll_seconds,
         )
         self.task_runner = TaskRunner(services)
+        await release_previous_claims(services)
         for feature in self.features:
             on_startup = getattr(feature, "on_startup", None)
             if on_startup is not None:

@@ -19,18 +19,31 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.services.case_cards import action_buttons, state_block
 from bot.services.field_encryption import FieldCipher
 from bot.services.grievance_directory import category
 from bot.services.grievances import reporter_of
 from bot.services.members import stored_language
-from bot.services.outbox import PRIORITY_SERVICE, PRIORITY_STAFF, Button, queue_text
+from bot.services.outbox import (
+    PRIORITY_SERVICE,
+    PRIORITY_STAFF,
+    Button,
+    keyboard,
+    queue_edit,
+    queue_text,
+)
 from bot.services.roles import Role, users_with_role
+from bot.services.tasks import schedule_task
 from messages import Catalogue
+from storage import outbox
 from storage.database import UnitOfWork
 from storage.models import Grievance, GrievanceEntry, Member, OutboxMessage
 
 CASE_BUTTON_PREFIX = "gr:case:"
 SOURCE = "grievances"
+ACK_NUDGE_TASK = "moderation.ack_nudge"
+CARD_EDIT_PREFIX = "moderation-card-edit:"
+PROMPT_PREFIX = "moderation-prompt:"
 
 
 @dataclass(frozen=True)
@@ -119,17 +132,164 @@ async def queue_staff_cards(
     targets = await staff_targets(uow, moderator_chat_id, grievance.safeguarding, default_language)
     urgent = grievance.urgency == "urgent" or bool(grievance.risk_flags)
     for target in targets:
+        text, buttons = current_card(catalogue, grievance, target, now, contactable=contactable)
         await queue_text(
             uow,
             chat_id=target.chat_id,
-            text=card_text(catalogue, grievance, target, contactable=contactable),
-            buttons=case_button(catalogue, target.language, grievance.reference),
+            text=text,
+            buttons=buttons,
             now=now,
             priority=PRIORITY_STAFF if urgent else PRIORITY_SERVICE,
             dedupe_key=f"{grievance.card_dedupe_key}:{target.chat_id}",
             source=SOURCE,
         )
+    await schedule_task(
+        uow,
+        kind=ACK_NUDGE_TASK,
+        payload={"grievance_id": grievance.id, "round": 0},
+        due_at=grievance.ack_due_at,
+        now=now,
+        dedupe_key=f"moderation-nudge:{grievance.reference}:0",
+    )
     return len(targets)
+
+
+def current_card(
+    catalogue: Catalogue,
+    grievance: Grievance,
+    target: StaffTarget,
+    now: datetime,
+    *,
+    contactable: bool,
+    main_reference: str | None = None,
+) -> tuple[str, list[list[Button]]]:
+    """The card as `target` may see it now: text (with the live state) and buttons."""
+    open_row = case_button(catalogue, target.language, grievance.reference)[0]
+    if not target.full:
+        return card_text(catalogue, grievance, target), [open_row]
+    text = "\n\n".join(
+        [
+            card_text(catalogue, grievance, target, contactable=contactable),
+            state_block(catalogue, target.language, grievance, now, main_reference),
+        ]
+    )
+    buttons = action_buttons(
+        catalogue, target.language, grievance.reference, grievance.version, open_row
+    )
+    return text, buttons
+
+
+async def _card_rows(uow: UnitOfWork, grievance: Grievance, chats: set[int]) -> list[OutboxMessage]:
+    keys = [f"{grievance.card_dedupe_key}:{chat_id}" for chat_id in sorted(chats)]
+    if grievance.card_dedupe_key is None or not keys:
+        return []
+    rows = await uow.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.dedupe_key.in_(keys))
+    )
+    return list(rows)
+
+
+async def refresh_cards(
+    uow: UnitOfWork,
+    grievance: Grievance,
+    now: datetime,
+    *,
+    catalogue: Catalogue,
+    moderator_chat_id: int | None,
+    default_language: str,
+) -> int:
+    """Make every card of the case show its current state: a card not sent yet is rewritten,
+    a sent one is edited in place (editMessageText through the outbox). Returns how many."""
+    targets = {
+        t.chat_id: t
+        for t in await staff_targets(
+            uow, moderator_chat_id, grievance.safeguarding, default_language
+        )
+    }
+    chats = set(targets) | set(await users_with_role(uow, Role.MODERATOR))
+    if moderator_chat_id is not None:
+        chats.add(moderator_chat_id)
+    reporter = await reporter_of(uow, grievance.id)
+    contactable = reporter is not None and reporter.contactable
+    main_reference = None
+    if grievance.main_case_id is not None:
+        main_reference = await uow.session.scalar(
+            select(Grievance.reference).where(Grievance.id == grievance.main_case_id)
+        )
+    refreshed = 0
+    for row in await _card_rows(uow, grievance, chats):
+        target = targets.get(row.chat_id) or StaffTarget(row.chat_id, False, default_language)
+        text, buttons = current_card(
+            catalogue, grievance, target, now, contactable=contactable, main_reference=main_reference
+        )
+        if row.status == outbox.PENDING:
+            row.payload = {**row.payload, "text": text, "reply_markup": keyboard(buttons)}
+        elif row.sent_message_id is not None:
+            await queue_edit(
+                uow,
+                chat_id=row.chat_id,
+                message_id=row.sent_message_id,
+                text=text,
+                buttons=buttons,
+                now=now,
+                dedupe_key=(
+                    f"{CARD_EDIT_PREFIX}{grievance.reference}:{grievance.version}:{row.chat_id}"
+                ),
+            )
+        else:
+            continue
+        refreshed += 1
+    return refreshed
+
+
+async def queue_prompt(
+    uow: UnitOfWork,
+    *,
+    chat_id: int,
+    kind: str,
+    reference: str,
+    text: str,
+    cancel_label: str,
+    now: datetime,
+    nonce: str,
+) -> bool:
+    """Ask a staff member for the text of a note or reply: they answer by replying to it."""
+    return await queue_text(
+        uow,
+        chat_id=chat_id,
+        text=text,
+        buttons=[[Button(cancel_label, "mp:cancel")]],
+        now=now,
+        priority=PRIORITY_STAFF,
+        dedupe_key=f"{PROMPT_PREFIX}{kind}:{reference}:{nonce}"[:200],
+    )
+
+
+@dataclass(frozen=True)
+class CardReference:
+    kind: str  # "reply" (a card, or a reply prompt) or "note" (a note prompt)
+    reference: str
+
+
+async def card_reference_at(
+    uow: UnitOfWork, chat_id: int, message_id: int
+) -> CardReference | None:
+    """Which case (and what for) the bot's message `message_id` in `chat_id` is about."""
+    keys = await uow.session.scalars(
+        select(OutboxMessage.dedupe_key).where(
+            OutboxMessage.chat_id == chat_id, OutboxMessage.sent_message_id == message_id
+        )
+    )
+    for key in keys:
+        if key is None:
+            continue
+        if key.startswith(PROMPT_PREFIX):
+            kind, _, rest = key.removeprefix(PROMPT_PREFIX).partition(":")
+            return CardReference(kind, rest.split(":")[0])
+        for prefix in ("grievance-card:", CARD_EDIT_PREFIX):
+            if key.startswith(prefix):
+                return CardReference("reply", key.removeprefix(prefix).split(":")[0])
+    return None
 
 
 async def card_messages(uow: UnitOfWork, reference: str) -> list[CardMessage]:
@@ -213,12 +373,29 @@ async def notify_member(
             ),
             reason=text,
         )
-    return await queue_text(
-        uow,
+    payload: dict[str, Any] = {"text": rendered, "parse_mode": "HTML"}
+    if entry.kind == "reply" and entry.actor_id is not None:
+        payload["on_failure"] = await _failure_notice(
+            uow, catalogue, grievance.reference, entry.actor_id, default_language
+        )
+    return await outbox.enqueue(
+        uow.session,
         chat_id=reporter.user_id,
-        text=rendered,
+        method="sendMessage",
+        payload=payload,
         now=now,
         priority=PRIORITY_SERVICE,
         dedupe_key=f"grievance-notify:{entry_id}",
         source=SOURCE,
     )
+
+
+async def _failure_notice(
+    uow: UnitOfWork, catalogue: Catalogue, reference: str, actor_id: int, default_language: str
+) -> dict[str, Any]:
+    """Told to the staff member who replied if the member cannot receive it (blocked bot)."""
+    language = await stored_language(uow, actor_id) or default_language
+    text = catalogue.render(
+        language, "moderation.reply_not_delivered", reference=reference, actor=actor_id
+    )
+    return {"chat_id": actor_id, "text": text}

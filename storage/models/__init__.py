@@ -3,6 +3,7 @@
 from storage.models.base import Base, UtcDateTime
 from storage.models.broadcasts import Broadcast
 from storage.models.grievances import Grievance, GrievanceEntry, GrievanceReporter
+from storage.models.moderation import SpikeAlert
 from storage.models.people import AuditEntry, Member, StaffRole
 from storage.models.runtime import (
     ChatLease,
@@ -30,6 +31,7 @@ __all__ = [
     "ScheduledTask",
     "SessionFeedback",
     "SessionRegistration",
+    "SpikeAlert",
     "StaffRole",
     "Survey",
     "SurveyAnswer",
