@@ -1,4 +1,5 @@
-"""/audit for admins: the newest audit entries, `/audit user 123`, `/audit <type> <id>`.
+"""/audit for admins: the newest audit entries, `/audit user 123`, `/audit <type> <id>`;
+and `/audit GR-XXXX-XXXX` for moderators too: the trail of one case (SPEC §4.1).
 
 Entries are shown without any message text: when, who (a user id), what, on which record,
 and only short identifier-like details (role names, statuses, ids).
@@ -17,8 +18,12 @@ from admin.staff import parse_user_id
 from bot.runtime.context import HiwarContext
 from bot.runtime.replies import markup, say, send_html
 from bot.services.audit_browsing import AuditLine, AuditPage, browse_audit
+from bot.services.case_view import case_audit
+from bot.services.grievances import GrievanceNotFound, NotPermitted
+from bot.services.moderation import NotStaff
 from bot.services.outbox import Button
-from bot.services.roles import Role
+from bot.services.roles import Role, may_act
+from handlers.fallback import unknown_command
 
 staff_commands = (("audit", "staff.commands.audit"),)
 
@@ -73,6 +78,25 @@ async def show_page(
     await send_html(update, ctx, text, markup(buttons))
 
 
+async def show_case_audit(update: Update, ctx: HiwarContext, reference: str) -> None:
+    """Moderators: who did what to one case (safeguarding cases: safeguarding staff only)."""
+    user = update.effective_user
+    assert user is not None
+    try:
+        async with ctx.services.database.unit_of_work() as uow:
+            page = await case_audit(uow, reference, user.id)
+    except GrievanceNotFound:
+        await say(update, ctx, "grievances.staff.not_found")
+        return
+    except NotPermitted:
+        await say(update, ctx, "grievances.staff.safeguarding_only")
+        return
+    except NotStaff:
+        await unknown_command(update, ctx)
+        return
+    await show_page(update, ctx, page, None)
+
+
 def _older_data(page: AuditPage, user_id: int | None) -> str | None:
     if page.older_than is None:
         return None
@@ -80,9 +104,15 @@ def _older_data(page: AuditPage, user_id: int | None) -> str | None:
     return f"{OLDER_PREFIX}{page.older_than}{suffix}"
 
 
-@staff_only(Role.ADMIN)
+@staff_only(Role.ADMIN, Role.MODERATOR)
 async def audit(update: Update, ctx: HiwarContext) -> None:
     args = ctx.args or []
+    if len(args) == 1 and args[0].upper().startswith("GR-"):
+        await show_case_audit(update, ctx, args[0])
+        return
+    if not may_act(ctx.staff_roles, {Role.ADMIN}):
+        await unknown_command(update, ctx)
+        return
     user_id: int | None = None
     record: tuple[str, str] | None = None
     if len(args) == 2 and args[0].lower() == "user":

@@ -1,4 +1,9 @@
-"""The button on a grievance card: opens the case for the staff member who pressed it.
+"""The buttons of a grievance card: open the case, and act on it (SPEC §4.1).
+
+"Open the case" sends the content privately (below). The action buttons (assign to me,
+acknowledge, priority, status, note, reply, escalate) carry the case version the card showed;
+the services refuse a press on an out-of-date card and the moderator sees the current state.
+Note and reply ask for the text with a message the moderator answers by replying to it.
 
 Cards carry no content (see `bot.services.grievance_notices`). The content is sent here,
 as a direct reply to the staff member's private chat (never the staff group), only after
@@ -9,23 +14,38 @@ is audited. Voice notes and photos are re-sent by their Telegram file id.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler
 
 from admin.access import staff_only
+from admin.moderation import CaseService, run_case_action, tell_done
 from bot.runtime.context import HiwarContext
+from bot.runtime.replies import say
+from bot.services import moderation
+from bot.services.case_cards import (
+    PROMPT_CANCEL,
+    CardPress,
+    parse_press,
+    priority_buttons,
+    status_buttons,
+)
 from bot.services.grievance_directory import category
-from bot.services.grievance_notices import CASE_BUTTON_PREFIX
+from bot.services.grievance_flow import GrievanceDesk
+from bot.services.grievance_notices import CASE_BUTTON_PREFIX, queue_prompt
 from bot.services.grievances import (
     CaseDetails,
     GrievanceNotFound,
     NotPermitted,
     case_details,
 )
+from bot.services.moderation import CaseOutcome, CaseState
 from bot.services.roles import Role
+from handlers.fallback import stale_button
 from messages import Catalogue
+from storage.database import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -119,5 +139,109 @@ async def open_case(update: Update, ctx: HiwarContext) -> None:
             logger.warning("a %s of a case could not be re-sent", kind)
 
 
+def _action(press: CardPress, actor: int) -> CaseService[CaseOutcome]:
+    version = press.version
+
+    async def run(uow: UnitOfWork, desk: GrievanceDesk, now: datetime) -> CaseOutcome:
+        ref = press.reference
+        if press.verb == "assign":
+            return await moderation.assign_case(
+                uow, desk, ref, actor, now, expected_version=version
+            )
+        if press.verb == "set_priority":
+            return await moderation.set_priority(
+                uow, desk, ref, int(press.value), actor, now, expected_version=version
+            )
+        status = {"ack": "acknowledged", "esc": "escalated"}.get(press.verb, press.value)
+        return await moderation.move_case(
+            uow, desk, ref, status, actor, now, expected_version=version
+        )
+
+    return run
+
+
+def _question(
+    press: CardPress, actor: int, chat_id: int, nonce: str, language: str
+) -> CaseService[CaseState]:
+    """Check access and version; for note and reply, queue the prompt to answer."""
+
+    async def run(uow: UnitOfWork, desk: GrievanceDesk, now: datetime) -> CaseState:
+        grievance = await moderation.open_case_for(uow, press.reference, actor, press.version)
+        if press.verb in ("note", "reply"):
+            catalogue = desk.catalogue
+            await queue_prompt(
+                uow,
+                chat_id=chat_id,
+                kind=press.verb,
+                reference=grievance.reference,
+                text=catalogue.render(
+                    language, f"moderation.prompt.{press.verb}", reference=grievance.reference
+                ),
+                cancel_label=catalogue.plain(language, "moderation.prompt.cancel"),
+                now=now,
+                nonce=nonce,
+            )
+        return await moderation.state_of(uow, grievance)
+
+    return run
+
+
+async def _ask(update: Update, ctx: HiwarContext, press: CardPress, user_id: int) -> None:
+    """Priority and status menus, and the note/reply prompts."""
+    query = update.callback_query
+    assert query is not None and query.message is not None
+    catalogue, language = ctx.services.catalogue, ctx.language
+    question = _question(press, user_id, query.message.chat.id, f"{user_id}:{query.id}", language)
+    state = await run_case_action(update, ctx, question)
+    if state is None:
+        return
+    if press.verb in ("note", "reply"):
+        await query.answer(catalogue.plain(language, "moderation.prompt.sent"))
+        return
+    await query.answer()
+    if press.verb == "pri":
+        buttons = priority_buttons(catalogue, language, state.reference, state.version)
+        await say(
+            update, ctx, "moderation.choose_priority", buttons=buttons, reference=state.reference
+        )
+        return
+    buttons = status_buttons(
+        catalogue, language, state.reference, state.version, state.next_statuses
+    )
+    key = "moderation.choose_status" if buttons else "moderation.no_status_button"
+    await say(update, ctx, key, buttons=buttons or None, reference=state.reference)
+
+
+@staff_only(Role.MODERATOR)
+async def card_action(update: Update, ctx: HiwarContext) -> None:
+    query = update.callback_query
+    user = update.effective_user
+    assert query is not None and user is not None
+    press = parse_press(query.data or "")
+    if press is None or query.message is None:
+        await stale_button(update, ctx)
+        return
+    if press.verb in ("pri", "st", "note", "reply"):
+        await _ask(update, ctx, press, user.id)
+        return
+    outcome = await run_case_action(update, ctx, _action(press, user.id))
+    if outcome is not None:
+        await tell_done(update, ctx, outcome)
+
+
+@staff_only(Role.MODERATOR)
+async def cancel_prompt(update: Update, ctx: HiwarContext) -> None:
+    query = update.callback_query
+    assert query is not None
+    await query.answer(ctx.services.catalogue.plain(ctx.language, "moderation.prompt.cancelled"))
+    if query.message is not None:
+        try:
+            await ctx.bot.delete_message(query.message.chat.id, query.message.message_id)
+        except TelegramError:
+            logger.info("a prompt could not be deleted")
+
+
 def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CallbackQueryHandler(open_case, pattern=f"^{CASE_BUTTON_PREFIX}"))
+    application.add_handler(CallbackQueryHandler(card_action, pattern="^gr:(act|pri|st):"))
+    application.add_handler(CallbackQueryHandler(cancel_prompt, pattern=f"^{PROMPT_CANCEL}$"))

@@ -1,19 +1,34 @@
-"""`/reply GR-XXXX-XXXX text`: a moderator answers the member of a case (SPEC §4.1).
+"""`/reply GR-XXXX-XXXX text`, and replying to a card: a moderator answers the member of a case
+(SPEC §4.1).
 
 The reply is kept on the case and relayed to the member through the outbox, in the member's
-language, without revealing either side's identity. Audited by the service.
+language, without revealing either side's identity; if the member has blocked the bot, the
+staff member is told it was not delivered. Audited by the service.
+
+A staff message that *replies to* a case card (or to the bot's "reply to this message with
+your note/reply" prompt) is relayed (or kept as a note) the same way. That handler sees only
+replies to the bot's own messages carrying card or prompt buttons; the service re-reads the
+sender's roles, so anyone else's reply is left alone, silently.
 """
 
 from __future__ import annotations
 
-from telegram import Update
-from telegram.ext import Application, CommandHandler
+from datetime import datetime
+
+from telegram import Message, Update
+from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from admin.access import staff_only
+from admin.moderation import run_case_action, tell_done
 from bot.runtime.context import HiwarContext
 from bot.runtime.replies import say
-from bot.services.grievances import GrievanceNotFound, NotPermitted, relay_staff_reply
-from bot.services.roles import Role
+from bot.services import moderation
+from bot.services.case_cards import PROMPT_CANCEL
+from bot.services.grievance_flow import GrievanceDesk
+from bot.services.grievance_notices import CASE_BUTTON_PREFIX, card_reference_at
+from bot.services.moderation import CaseOutcome
+from bot.services.roles import Role, may_act, roles_of
+from storage.database import UnitOfWork
 
 staff_commands = (("reply", "grievances.commands.reply"),)
 
@@ -28,25 +43,78 @@ async def reply_command(update: Update, ctx: HiwarContext) -> None:
         await say(update, ctx, "grievances.staff.reply_usage")
         return
     reference, text = parts[1], parts[2].strip()
-    try:
-        async with ctx.unit_of_work() as uow:
-            relayed = await relay_staff_reply(
-                uow, reference, text, user.id, ctx.services.clock.now()
-            )
-            await uow.commit()
-    except GrievanceNotFound:
-        await say(update, ctx, "grievances.staff.not_found")
-        return
-    except NotPermitted:
-        await say(update, ctx, "grievances.staff.safeguarding_only")
+
+    async def relay(uow: UnitOfWork, desk: GrievanceDesk, now: datetime) -> CaseOutcome:
+        return await moderation.reply_to_member(uow, desk, reference, text, user.id, now)
+
+    outcome = await run_case_action(update, ctx, relay)
+    if outcome is None:
         return
     key = (
         "grievances.staff.reply_queued"
-        if relayed.member_reachable
+        if outcome.member_reachable
         else "grievances.staff.reply_kept"
     )
-    await say(update, ctx, key, reference=relayed.reference)
+    await say(update, ctx, key, reference=outcome.state.reference)
+
+
+class _RepliesToCards(filters.MessageFilter):
+    """A reply to one of our messages that carries a card or prompt button."""
+
+    def filter(self, message: Message) -> bool:
+        replied = message.reply_to_message
+        if replied is None or replied.from_user is None or not replied.from_user.is_bot:
+            return False
+        markup = replied.reply_markup
+        if markup is None:
+            return False
+        return any(
+            isinstance(button.callback_data, str)
+            and (
+                button.callback_data.startswith(CASE_BUTTON_PREFIX)
+                or button.callback_data == PROMPT_CANCEL
+            )
+            for row in markup.inline_keyboard
+            for button in row
+        )
+
+
+REPLIES_TO_CARDS = _RepliesToCards()
+
+
+async def reply_to_card(update: Update, ctx: HiwarContext) -> None:
+    """Relay (or note) the text of a staff reply to a card; others' replies are ignored."""
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None or message.reply_to_message is None:
+        return
+    text = (message.text or "").strip()
+    async with ctx.services.database.unit_of_work() as uow:
+        if not may_act(await roles_of(uow, user.id), {Role.MODERATOR}):
+            return  # not staff: a group member chatting, not ours to answer
+        target = await card_reference_at(uow, message.chat.id, message.reply_to_message.message_id)
+    if target is None:
+        await say(update, ctx, "moderation.card_unknown")
+        return
+    if not text:
+        await say(update, ctx, "moderation.reply_text_only")
+        return
+    reference = target.reference
+
+    async def act(uow: UnitOfWork, desk: GrievanceDesk, now: datetime) -> CaseOutcome:
+        if target.kind == "note":
+            return await moderation.add_note(uow, desk, reference, text, user.id, now)
+        return await moderation.reply_to_member(uow, desk, reference, text, user.id, now)
+
+    outcome = await run_case_action(update, ctx, act)
+    if outcome is not None:
+        await tell_done(update, ctx, outcome)
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CommandHandler("reply", reply_command))
+    application.add_handler(
+        MessageHandler(
+            filters.UpdateType.MESSAGE & ~filters.COMMAND & REPLIES_TO_CARDS, reply_to_card
+        )
+    )

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Member, OutboxMessage
+from storage.models import Member, OutboxMessage, UtcDateTime
 from storage.upsert import insert_for
 
 PENDING = "pending"
@@ -201,3 +201,76 @@ async def next_due_at(session: AsyncSession) -> datetime | None:
         select(func.min(OutboxMessage.next_attempt_at)).where(OutboxMessage.status == PENDING)
     )
     return value
+
+
+@dataclass(frozen=True)
+class FinishedMessage:
+    id: int
+    status: str
+    sent_message_id: int | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class PostponedMessage:
+    id: int
+    next_attempt_at: datetime
+    error: str
+    count_attempt: bool
+
+
+async def record_outcomes(
+    session: AsyncSession,
+    owner: str,
+    now: datetime,
+    finished: list[FinishedMessage],
+    postponed: list[PostponedMessage],
+) -> None:
+    """Write many delivery results in one transaction (one statement per kind)."""
+    table = cast(Table, OutboxMessage.__table__)
+    if finished:
+        await session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"), table.c.claimed_by == owner)
+            .values(
+                status=bindparam("b_status"),
+                sent_message_id=bindparam("b_sent_id"),
+                error=bindparam("b_error"),
+                finished_at=now,
+                claimed_by=None,
+                claim_expires_at=None,
+                # A finished message keeps no text: replies and notices can be sensitive.
+                payload={"finished": True},
+            ),
+            [
+                {
+                    "b_id": item.id,
+                    "b_status": item.status,
+                    "b_sent_id": item.sent_message_id,
+                    "b_error": item.error,
+                }
+                for item in finished
+            ],
+        )
+    if postponed:
+        await session.execute(
+            update(table)
+            .where(table.c.id == bindparam("b_id"), table.c.claimed_by == owner)
+            .values(
+                status=PENDING,
+                next_attempt_at=bindparam("b_at", type_=UtcDateTime()),
+                error=bindparam("b_error"),
+                attempts=table.c.attempts + bindparam("b_increment"),
+                claimed_by=None,
+                claim_expires_at=None,
+            ),
+            [
+                {
+                    "b_id": item.id,
+                    "b_at": item.next_attempt_at,
+                    "b_error": item.error,
+                    "b_increment": 1 if item.count_attempt else 0,
+                }
+                for item in postponed
+            ],
+        )

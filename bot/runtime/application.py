@@ -20,7 +20,7 @@ from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.ext import Application, ContextTypes, Defaults
 
-from admin import audit_log, grievance_cards, grievance_reply, staff
+from admin import audit_log, grievance_cards, grievance_reply, moderation_features, staff
 from admin import broadcasts as broadcast_admin
 from admin import sessions as session_admin
 from admin import surveys as survey_admin
@@ -69,6 +69,7 @@ FEATURES: tuple[ModuleType, ...] = (
     grievance_reports,
     grievance_cards,
     grievance_reply,
+    *moderation_features.MODULES,
     survey_admin,
     member_surveys,
     member_subscriptions,

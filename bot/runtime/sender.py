@@ -5,8 +5,8 @@ Limits: at most `rate` messages a second overall (shared with direct replies thr
 all sending for `retry_after`; a 403 marks the member unreachable and is never retried;
 network errors and 5xx are retried with exponential backoff.
 
-aiolimiter provides the overall pacing: a leaky bucket of capacity one that leaks at `rate`
-per second, so sends are spread evenly and never burst past Telegram's window.
+Pacing (`GlobalPace`) keeps every one-second window under the limit and spaces sends with
+aiolimiter, a maintained asyncio leaky-bucket limiter.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -37,6 +38,8 @@ MAX_ATTEMPTS = 8
 GROUP_WINDOW_SECONDS = 60.0
 GROUP_MESSAGES_PER_WINDOW = 20
 OUTBOX_LANE_WIDTH = 2  # outbox sends waiting on the overall limiter at once; replies go first
+RECORD_BATCH = 200
+WINDOW_MARGIN = 0.03
 
 
 def retry_after_seconds(error: RetryAfter) -> float:
@@ -47,11 +50,19 @@ def retry_after_seconds(error: RetryAfter) -> float:
 
 
 class GlobalPace:
-    """The overall rate shared by the sender and direct replies, plus a global 429 pause."""
+    """The overall rate shared by the sender and direct replies, plus a global 429 pause.
+
+    Two rules together: no one-second window holds more than 97% of `rate` sends (so a
+    strict sliding-window limit is never hit, even with network jitter), and sends are at
+    least 1/(2·rate) apart (aiolimiter's leaky bucket), so time lost to a busy event loop is
+    caught up without a burst.
+    """
 
     def __init__(self, rate_per_second: float) -> None:
         self.rate = rate_per_second
-        self.limiter = AsyncLimiter(1, 1.0 / rate_per_second)
+        self.window_cap = max(1, int(rate_per_second * (1 - WINDOW_MARGIN)))
+        self.spacer = AsyncLimiter(1, 1.0 / (2 * rate_per_second))
+        self._window: deque[float] = deque()
         self._paused_until = 0.0
 
     def pause(self, seconds: float) -> None:
@@ -63,9 +74,17 @@ class GlobalPace:
             # The pause can be extended while we sleep (another 429): look again after waking.
             while (wait := self._paused_until - time.monotonic()) > 0:  # noqa: ASYNC110
                 await asyncio.sleep(wait)
-            await self.limiter.acquire()
-            if self._paused_until <= time.monotonic():
+            await self.spacer.acquire()
+            now = time.monotonic()
+            window = self._window
+            while window and now - window[0] >= 1.0:
+                window.popleft()
+            if self._paused_until > now:
+                continue
+            if len(window) < self.window_cap:
+                window.append(now)
                 return
+            await asyncio.sleep(1.0 - (now - window[0]))
 
 
 class SharedRateLimiter(BaseRateLimiter[None]):
@@ -98,6 +117,102 @@ class SharedRateLimiter(BaseRateLimiter[None]):
             raise
 
 
+@dataclass(frozen=True)
+class DeliveryOutcome:
+    message: outbox.OutgoingMessage
+    status: str
+    sent_id: int | None
+    error: str | None
+    retry_in: float | None
+    count_attempt: bool
+
+
+class OutcomeRecorder:
+    """Writes delivery results in batches: one transaction every few dozen milliseconds
+    instead of one per message, so sending keeps Telegram's pace and handlers keep their
+    database connections. A crash can only resend what was sent since the last batch."""
+
+    def __init__(self, services: Services, owner: str, *, interval: float = 0.05) -> None:
+        self.services = services
+        self.owner = owner
+        self.interval = interval
+        self._buffer: list[DeliveryOutcome] = []
+        self._full = asyncio.Event()
+
+    @property
+    def pending(self) -> int:
+        return len(self._buffer)
+
+    def add(self, outcome: DeliveryOutcome) -> None:
+        self._buffer.append(outcome)
+        if len(self._buffer) >= RECORD_BATCH:
+            self._full.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set() or self._buffer:
+            self._full.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._full.wait(), timeout=self.interval)
+            if not self._buffer:
+                continue
+            try:
+                await self.flush()
+            except Exception as error:
+                if not is_database_unavailable(error):
+                    logger.exception("could not record outbox results")
+                    self._buffer.clear()
+                await asyncio.sleep(0.5)
+                if stop.is_set() and is_database_unavailable(error):
+                    return
+
+    async def flush(self) -> None:
+        batch = self._buffer[:RECORD_BATCH]
+        now = self.services.clock.now()
+        finished: list[outbox.FinishedMessage] = []
+        postponed: list[outbox.PostponedMessage] = []
+        for item in batch:
+            if item.retry_in is not None:
+                postponed.append(
+                    outbox.PostponedMessage(
+                        item.message.id,
+                        now + timedelta(seconds=item.retry_in),
+                        item.error or "retry",
+                        item.count_attempt,
+                    )
+                )
+            else:
+                finished.append(
+                    outbox.FinishedMessage(item.message.id, item.status, item.sent_id, item.error)
+                )
+        async with self.services.database.unit_of_work() as uow:
+            await outbox.record_outcomes(uow.session, self.owner, now, finished, postponed)
+            for item in batch:
+                if item.retry_in is not None:
+                    continue
+                if item.status == outbox.UNREACHABLE:
+                    await outbox.mark_member_unreachable(uow.session, item.message.chat_id)
+                if item.status in (outbox.UNREACHABLE, outbox.FAILED):
+                    await queue_failure_notice(uow, item.message, now)
+            await uow.commit()
+        del self._buffer[: len(batch)]
+
+
+async def queue_failure_notice(uow: Any, message: outbox.OutgoingMessage, now: Any) -> None:
+    """Tell whoever asked for it (e.g. a moderator's relayed reply) that it was not delivered."""
+    notice = message.payload.get("on_failure")
+    if not isinstance(notice, dict):
+        return
+    await outbox.enqueue(
+        uow.session,
+        chat_id=int(notice["chat_id"]),
+        method="sendMessage",
+        payload={"text": str(notice["text"]), "parse_mode": "HTML"},
+        now=now,
+        priority=20,
+        dedupe_key=f"failure-notice:{message.id}",
+    )
+
+
 class OutboxSender:
     def __init__(
         self,
@@ -121,15 +236,24 @@ class OutboxSender:
         self._group_sends: dict[int, deque[float]] = {}
         self._lane = asyncio.Semaphore(OUTBOX_LANE_WIDTH)
         self._in_flight = 0
+        self.recorder = OutcomeRecorder(services, self.owner)
 
     def wake(self) -> None:
         self._wake.set()
 
     @property
     def backlog(self) -> int:
-        return sum(len(queue) for queue in self._queues.values()) + self._in_flight
+        queued = sum(len(queue) for queue in self._queues.values())
+        return queued + self._in_flight + self.recorder.pending
 
     async def run(self, stop: asyncio.Event) -> None:
+        recorder = asyncio.create_task(self.recorder.run(stop), name="outbox-recorder")
+        try:
+            await self._run(stop)
+        finally:
+            await recorder
+
+    async def _run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
                 claimed = await self._claim()
@@ -147,7 +271,8 @@ class OutboxSender:
         await asyncio.gather(*self._workers.values(), return_exceptions=True)
 
     def _target_backlog(self) -> int:
-        return max(20, int(self.pace.rate * 2))
+        # Half a second of sending: enough to keep the pace, little to redo after a crash.
+        return max(10, int(self.pace.rate * 0.5))
 
     async def _claim(self) -> int:
         room = self._target_backlog() - self.backlog
@@ -209,7 +334,6 @@ class OutboxSender:
                 self._last_private_send.clear()
 
     async def _deliver(self, message: outbox.OutgoingMessage) -> None:
-        clock = self.services.clock
         status = outbox.SENT
         error_text: str | None = None
         sent_id: int | None = None
@@ -239,66 +363,8 @@ class OutboxSender:
         except Exception as error:
             logger.exception("outbox message %s could not be sent", message.id)
             status, error_text = outbox.FAILED, type(error).__name__
-        await self._record(message, status, sent_id, error_text, retry_in, count_attempt, clock)
-
-    async def _record(
-        self,
-        message: outbox.OutgoingMessage,
-        status: str,
-        sent_id: int | None,
-        error_text: str | None,
-        retry_in: float | None,
-        count_attempt: bool,
-        clock: Any,
-    ) -> None:
-        for attempt in range(30):
-            try:
-                async with self.services.database.unit_of_work() as uow:
-                    now = clock.now()
-                    if retry_in is not None:
-                        await outbox.retry_later(
-                            uow.session,
-                            message.id,
-                            self.owner,
-                            now + timedelta(seconds=retry_in),
-                            error_text or "retry",
-                            count_attempt=count_attempt,
-                        )
-                    else:
-                        await outbox.finish(
-                            uow.session,
-                            message.id,
-                            self.owner,
-                            status,
-                            now,
-                            sent_message_id=sent_id,
-                            error=error_text,
-                        )
-                        if status == outbox.UNREACHABLE:
-                            await outbox.mark_member_unreachable(uow.session, message.chat_id)
-                        if status in (outbox.UNREACHABLE, outbox.FAILED):
-                            await self._queue_failure_notice(uow, message, now)
-                    await uow.commit()
-                return
-            except Exception as error:
-                if not is_database_unavailable(error):
-                    raise
-                await asyncio.sleep(min(0.5 * (attempt + 1), 5.0))
-
-    async def _queue_failure_notice(
-        self, uow: Any, message: outbox.OutgoingMessage, now: Any
-    ) -> None:
-        notice = message.payload.get("on_failure")
-        if not isinstance(notice, dict):
-            return
-        await outbox.enqueue(
-            uow.session,
-            chat_id=int(notice["chat_id"]),
-            method="sendMessage",
-            payload={"text": str(notice["text"]), "parse_mode": "HTML"},
-            now=now,
-            priority=20,
-            dedupe_key=f"failure-notice:{message.id}",
+        self.recorder.add(
+            DeliveryOutcome(message, status, sent_id, error_text, retry_in, count_attempt)
         )
 
     async def _call(self, message: outbox.OutgoingMessage) -> int | None:

@@ -179,7 +179,9 @@ def current_card(
     return text, buttons
 
 
-async def _card_rows(uow: UnitOfWork, grievance: Grievance, chats: set[int]) -> list[OutboxMessage]:
+async def _card_rows(
+    uow: UnitOfWork, grievance: Grievance, chats: set[int]
+) -> list[OutboxMessage]:
     keys = [f"{grievance.card_dedupe_key}:{chat_id}" for chat_id in sorted(chats)]
     if grievance.card_dedupe_key is None or not keys:
         return []
@@ -220,7 +222,12 @@ async def refresh_cards(
     for row in await _card_rows(uow, grievance, chats):
         target = targets.get(row.chat_id) or StaffTarget(row.chat_id, False, default_language)
         text, buttons = current_card(
-            catalogue, grievance, target, now, contactable=contactable, main_reference=main_reference
+            catalogue,
+            grievance,
+            target,
+            now,
+            contactable=contactable,
+            main_reference=main_reference,
         )
         if row.status == outbox.PENDING:
             row.payload = {**row.payload, "text": text, "reply_markup": keyboard(buttons)}

@@ -160,7 +160,12 @@ async def current_state(uow: UnitOfWork, reference: str, actor_id: int) -> CaseS
 
 
 async def _audit(
-    uow: UnitOfWork, actor_id: int, action: str, grievance: Grievance, now: datetime, **details: object
+    uow: UnitOfWork,
+    actor_id: int,
+    action: str,
+    grievance: Grievance,
+    now: datetime,
+    **details: object,
 ) -> None:
     await record_action(
         uow,
@@ -266,7 +271,13 @@ async def move_case(
             raise ReasonRequired(new_status)
         old_status = grievance.status
         await change_status(
-            uow, grievance.reference, new_status, actor_id, now, cleaned or None, cipher=desk.cipher
+            uow,
+            grievance.reference,
+            new_status,
+            actor_id,
+            now,
+            cleaned or None,
+            cipher=desk.cipher,
         )
         if new_status != "rejected":
             grievance.main_case_id = None
@@ -306,9 +317,7 @@ async def reject_case(
         )
         if main is not None:
             grievance.main_case_id = main.id
-            await _audit(
-                uow, actor_id, "grievance.duplicate", grievance, now, main=main.reference
-            )
+            await _audit(uow, actor_id, "grievance.duplicate", grievance, now, main=main.reference)
         state = await _finish(uow, desk, grievance, now)
         return CaseOutcome("rejected", state, old_status=old_status)
     except StaleDataError:
@@ -332,7 +341,13 @@ async def add_note(
     try:
         grievance = await open_case_for(uow, reference, actor_id, expected_version)
         entry = await add_entry(
-            uow, grievance, kind="note", now=now, text=cleaned, actor_id=actor_id, cipher=desk.cipher
+            uow,
+            grievance,
+            kind="note",
+            now=now,
+            text=cleaned,
+            actor_id=actor_id,
+            cipher=desk.cipher,
         )
         grievance.updated_at = now
         await _audit(uow, actor_id, "grievance.note", grievance, now, entry_id=entry.id)

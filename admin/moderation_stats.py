@@ -1,0 +1,185 @@
+"""/stats, /export and /wedid (SPEC §4.1, §5).
+
+- `/stats` (moderators and organisers): counts by status, category and governorate (small
+  cells as "<5"), median times to acknowledge and resolve, overdue cases; `/stats anbar`
+  adds the weekly trend chart of that governorate.
+- `/export [filters]` (moderators): CSV and XLSX of the cases, no reporter identity.
+- `/wedid GOVERNORATE what was done` (organisers): a "you said, we did" broadcast draft with
+  the governorate's aggregate counts; sent with the broadcast feature's confirm button.
+"""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import Application, CommandHandler
+
+from admin.access import staff_only
+from bot.runtime.context import HiwarContext
+from bot.runtime.replies import say
+from bot.services.broadcast_flow import CONFIRM_PREFIX, DISCARD_PREFIX
+from bot.services.case_queue import BadFilter, parse_filters
+from bot.services.demographics import GOVERNORATES
+from bot.services.feedback_loop import NotOrganiser, UnknownGovernorate, draft_feedback
+from bot.services.grievance_directory import category
+from bot.services.grievance_export import export_cases
+from bot.services.grievance_stats import Cell, case_stats, shown, trend_chart_png, weekly_trend
+from bot.services.moderation import NotStaff
+from bot.services.outbox import Button
+from bot.services.roles import Role
+
+staff_commands = (
+    ("stats", "moderation.commands.stats"),
+    ("export", "moderation.commands.export"),
+    ("wedid", "moderation.commands.wedid"),
+)
+
+
+def _cells(ctx: HiwarContext, cells: tuple[Cell, ...], prefix: str) -> list[dict[str, str]]:
+    catalogue, language = ctx.services.catalogue, ctx.language
+
+    def label(key: str) -> str:
+        if prefix == "category":
+            return category(key).labels.get(language, key)
+        return catalogue.plain(language, f"{prefix}.{key}")
+
+    return [{"label": label(cell.key), "count": shown(cell.count)} for cell in cells]
+
+
+def _hours(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+@staff_only(Role.MODERATOR, Role.ORGANISER)
+async def stats_command(update: Update, ctx: HiwarContext) -> None:
+    args = [arg.lower() for arg in ctx.args or []]
+    governorate = args[0] if args else None
+    if len(args) > 1 or (governorate is not None and governorate not in GOVERNORATES):
+        await say(update, ctx, "moderation.stats.usage")
+        return
+    now = ctx.services.clock.now()
+    async with ctx.services.database.unit_of_work() as uow:
+        figures = await case_stats(uow, now)
+        trend = await weekly_trend(uow, governorate, now) if governorate else None
+    await say(
+        update,
+        ctx,
+        "moderation.stats.summary",
+        total=figures.total,
+        open_cases=figures.open_cases,
+        overdue=figures.overdue,
+        by_status=_cells(ctx, figures.by_status, "grievances.status"),
+        by_category=_cells(ctx, figures.by_category, "category"),
+        by_governorate=_cells(ctx, figures.by_governorate, "governorate"),
+        ack_hours=_hours(figures.median_ack_hours),
+        resolve_hours=_hours(figures.median_resolve_hours),
+    )
+    if trend is None:
+        return
+    catalogue, language = ctx.services.catalogue, ctx.language
+    governorate_label = catalogue.plain(language, f"governorate.{trend.governorate}")
+    labels = {code: category(code).labels.get(language, code) for code in trend.series}
+    png = trend_chart_png(
+        trend,
+        labels,
+        title=catalogue.plain(
+            language, "moderation.stats.chart_title", governorate=governorate_label
+        ),
+        caption=catalogue.plain(language, "moderation.stats.chart_caption"),
+        right_to_left=language == "ar",
+    )
+    chat = update.effective_chat
+    assert chat is not None
+    await ctx.bot.send_photo(
+        chat.id,
+        png,
+        caption=catalogue.render(
+            language, "moderation.stats.chart_sent", governorate=governorate_label
+        ),
+    )
+    if Role.ORGANISER in ctx.staff_roles or Role.ADMIN in ctx.staff_roles:
+        await say(update, ctx, "moderation.stats.wedid_hint", governorate=trend.governorate)
+
+
+@staff_only(Role.MODERATOR)
+async def export_command(update: Update, ctx: HiwarContext) -> None:
+    user, chat = update.effective_user, update.effective_chat
+    assert user is not None and chat is not None
+    try:
+        filters = parse_filters(list(ctx.args or []))
+    except BadFilter as error:
+        await say(update, ctx, "moderation.queue.bad_filter", word=error.word)
+        return
+    try:
+        async with ctx.unit_of_work() as uow:
+            files = await export_cases(uow, user.id, filters, ctx.services.clock.now())
+            await uow.commit()
+    except NotStaff:
+        await say(update, ctx, "errors.unknown_command")
+        return
+    try:
+        # Files go to the staff member privately, never to the group.
+        for path in (files.csv_path, files.xlsx_path):
+            with path.open("rb") as handle:
+                await ctx.bot.send_document(user.id, handle, filename=path.name)
+    finally:
+        files.remove()
+    if chat.id != user.id:
+        await say(update, ctx, "moderation.export.sent_privately", rows=files.rows)
+    else:
+        await say(update, ctx, "moderation.export.done", rows=files.rows)
+
+
+@staff_only(Role.ORGANISER)
+async def wedid_command(update: Update, ctx: HiwarContext) -> None:
+    user = update.effective_user
+    assert user is not None
+    message = update.effective_message
+    parts = ((message.text if message else None) or "").split(maxsplit=2)
+    if len(parts) < 3 or not parts[2].strip():
+        await say(update, ctx, "moderation.wedid.usage")
+        return
+    try:
+        async with ctx.unit_of_work() as uow:
+            view, reach = await draft_feedback(
+                uow,
+                ctx.services.catalogue,
+                parts[1].lower(),
+                parts[2],
+                user.id,
+                ctx.language,
+                ctx.services.settings.default_language,
+                ctx.services.clock.now(),
+            )
+            await uow.commit()
+    except UnknownGovernorate:
+        await say(update, ctx, "moderation.wedid.usage")
+        return
+    except NotOrganiser:
+        await say(update, ctx, "errors.unknown_command")
+        return
+    catalogue, language = ctx.services.catalogue, ctx.language
+    buttons = [
+        [
+            Button(
+                catalogue.plain(language, "broadcasts.buttons.send"), f"{CONFIRM_PREFIX}{view.id}"
+            ),
+            Button(
+                catalogue.plain(language, "broadcasts.buttons.discard"),
+                f"{DISCARD_PREFIX}{view.id}",
+            ),
+        ]
+    ]
+    await say(
+        update,
+        ctx,
+        "moderation.wedid.preview",
+        buttons=buttons,
+        text=view.text_for(language),
+        reach=reach,
+    )
+
+
+def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(CommandHandler("stats", stats_command))
+    application.add_handler(CommandHandler("export", export_command))
+    application.add_handler(CommandHandler("wedid", wedid_command))

@@ -1,0 +1,280 @@
+"""Moderation at scale: /queue, /case, /stats and /export with 10,000 to 1,000,000 cases.
+
+    python bench/moderation.py [--sizes 10000,100000,1000000] [--db sqlite,postgresql]
+
+Seeds cases in bulk (executemany in batches) into a fresh SQLite file and, if
+HIWAR_BENCH_POSTGRES_URL (or HIWAR_TEST_POSTGRES_URL) is set, a PostgreSQL database (its
+public schema is DROPPED first: point it at a scratch database). It grows the same database
+from the smallest size to the largest and, at each size, times the service functions behind
+the commands (medians of repeated calls):
+
+- /queue first page and a deep keyset page (continuing after a case deep in the queue);
+- /case (the live card of a case);
+- /stats (all figures), at each size;
+- peak Python memory (tracemalloc) of an export of 100,000 cases, at the 100,000 size.
+
+It prints the latency ratio largest/smallest size (target ≤ 2: indexed, paged, never a full
+scan) and the query plans of the queue and case queries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import insert, select, text  # noqa: E402
+
+from bot.services import field_encryption  # noqa: E402
+from bot.services.case_queue import QueueFilters, queue_page  # noqa: E402
+from bot.services.case_view import case_card  # noqa: E402
+from bot.services.demographics import GOVERNORATES  # noqa: E402
+from bot.services.grievance_directory import categories  # noqa: E402
+from bot.services.grievance_export import export_cases  # noqa: E402
+from bot.services.grievance_flow import GrievanceDesk  # noqa: E402
+from bot.services.grievance_lexicon import default_lexicon  # noqa: E402
+from bot.services.grievance_policy import GrievancePolicy  # noqa: E402
+from bot.services.grievance_references import (  # noqa: E402
+    ALPHABET,
+    check_character,
+    format_reference,
+)
+from bot.services.grievance_stats import case_stats  # noqa: E402
+from bot.services.roles import Role, grant_role  # noqa: E402
+from messages import Catalogue  # noqa: E402
+from storage.database import Database  # noqa: E402
+from storage.migrate import upgrade_database  # noqa: E402
+from storage.models import Grievance  # noqa: E402
+
+MODERATOR = 900_001
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+OPEN = ("new", "acknowledged", "in_review", "escalated")
+FINAL = ("resolved", "closed", "rejected")
+BATCH = 20_000
+REPEAT = 15
+
+
+def reference_for(number: int) -> str:
+    body = ""
+    for _ in range(7):
+        number, digit = divmod(number, len(ALPHABET))
+        body = ALPHABET[digit] + body
+    return format_reference(body + check_character(body))
+
+
+def case_rows(start: int, stop: int, rng: random.Random) -> list[dict[str, Any]]:
+    codes = [c.code for c in categories()]
+    rows = []
+    for number in range(start, stop):
+        created = NOW - timedelta(minutes=rng.randint(1, 730 * 24 * 60))
+        # about 10% of cases are open, the rest finished: a long-running deployment
+        status = rng.choice(OPEN) if rng.random() < 0.1 else rng.choice(FINAL)
+        acknowledged = created + timedelta(hours=rng.randint(1, 96)) if status != "new" else None
+        rows.append(
+            {
+                "reference": reference_for(number),
+                "status": status,
+                "priority": rng.choice((0, 0, 0, 1, 1, 2, 3)),
+                "assignee_id": rng.choice((None, MODERATOR, 900_002)),
+                "category": rng.choice(codes),
+                "safeguarding": False,
+                "governorate": rng.choice(GOVERNORATES),
+                "area": None,
+                "description": "seeded case",
+                "media": [],
+                "urgency": "low",
+                "risk_flags": [],
+                "created_at": created,
+                "updated_at": created,
+                "ack_due_at": created + timedelta(hours=48),
+                "acknowledged_at": acknowledged,
+                "resolved_at": acknowledged if status in FINAL else None,
+                "closed_at": acknowledged if status in ("closed", "rejected") else None,
+                "card_dedupe_key": None,
+                "version": 1,
+            }
+        )
+    return rows
+
+
+async def seed(database: Database, start: int, stop: int) -> None:
+    rng = random.Random(start)
+    for low in range(start, stop, BATCH):
+        async with database.unit_of_work() as uow:
+            await uow.session.execute(
+                insert(Grievance), case_rows(low, min(low + BATCH, stop), rng)
+            )
+            await uow.commit()
+    async with database.unit_of_work() as uow:
+        await uow.session.execute(text("ANALYZE"))
+        await uow.commit()
+
+
+async def timed(call: Callable[[], Awaitable[object]]) -> float:
+    samples = []
+    for _ in range(REPEAT):
+        started = time.perf_counter()
+        await call()
+        samples.append(time.perf_counter() - started)
+    return statistics.median(samples)
+
+
+async def measure(database: Database, desk: GrievanceDesk, size: int) -> dict[str, float]:
+    async with database.unit_of_work() as uow:
+        deep_id = await uow.session.scalar(
+            select(Grievance.id)
+            .where(text("status IN ('new', 'acknowledged', 'in_review', 'escalated')"))
+            .where(Grievance.priority == 1)
+            .order_by(Grievance.created_at.desc())
+            .limit(1)
+            .offset(size // 200)
+        )
+    rng = random.Random(size)
+    references = [reference_for(rng.randrange(size)) for _ in range(REPEAT)]
+
+    async def first_page() -> None:
+        async with database.unit_of_work() as uow:
+            await queue_page(uow, MODERATOR, QueueFilters(), NOW)
+
+    async def deep_page() -> None:
+        async with database.unit_of_work() as uow:
+            await queue_page(uow, MODERATOR, QueueFilters(), NOW, after_id=deep_id)
+
+    async def filtered_page() -> None:
+        async with database.unit_of_work() as uow:
+            await queue_page(uow, MODERATOR, QueueFilters(status="new", governorate="anbar"), NOW)
+
+    async def open_case() -> None:
+        async with database.unit_of_work() as uow:  # rolled back: the audit row is not kept
+            await case_card(uow, desk, references.pop(), MODERATOR, "en", NOW)
+            references.insert(0, references[-1])
+
+    async def stats() -> None:
+        async with database.unit_of_work() as uow:
+            await case_stats(uow, NOW)
+
+    result = {
+        "queue_first": await timed(first_page),
+        "queue_deep": await timed(deep_page),
+        "queue_filtered": await timed(filtered_page),
+        "case": await timed(open_case),
+    }
+    started = time.perf_counter()
+    await stats()
+    result["stats"] = time.perf_counter() - started
+    return result
+
+
+async def export_memory(database: Database) -> tuple[float, int, float]:
+    tracemalloc.start()
+    started = time.perf_counter()
+    async with database.unit_of_work() as uow:
+        files = await export_cases(uow, MODERATOR, QueueFilters(), NOW)
+    elapsed = time.perf_counter() - started
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    files.remove()
+    return peak / 2**20, files.rows, elapsed
+
+
+async def plans(database: Database) -> list[str]:
+    queue_sql = (
+        "SELECT id FROM grievances WHERE status IN ('new', 'acknowledged', 'in_review', "
+        "'escalated') AND priority = 3 ORDER BY created_at, id LIMIT 11"
+    )
+    case_sql = "SELECT id FROM grievances WHERE reference = 'GR-0000-0000'"
+    prefix = "EXPLAIN" if database.is_postgresql else "EXPLAIN QUERY PLAN"
+    lines = []
+    async with database.unit_of_work() as uow:
+        for sql in (queue_sql, case_sql):
+            rows = (await uow.session.execute(text(f"{prefix} {sql}"))).all()
+            lines.append(" | ".join(str(row[-1]) for row in rows))
+    return lines
+
+
+async def reset_postgres(url: str) -> None:
+    import asyncpg
+
+    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://", 1))
+    try:
+        await connection.execute("DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;")
+    finally:
+        await connection.close()
+
+
+async def run(kind: str, url: str, sizes: list[int]) -> None:
+    if kind == "postgresql":
+        await reset_postgres(url)
+    database = Database(url, pool_size=4)
+    await upgrade_database(database)
+    async with database.unit_of_work() as uow:
+        await grant_role(uow, actor_id=None, user_id=MODERATOR, role=Role.MODERATOR, now=NOW)
+        await uow.commit()
+    desk = GrievanceDesk(
+        catalogue=Catalogue(ZoneInfo("Asia/Baghdad")),
+        cipher=field_encryption.configure(None),
+        policy=GrievancePolicy(),
+        lexicon=default_lexicon(),
+        moderator_chat_id=None,
+        default_language="en",
+    )
+    figures: dict[int, dict[str, float]] = {}
+    seeded = 0
+    for size in sizes:
+        started = time.perf_counter()
+        await seed(database, seeded, size)
+        print(
+            f"[{kind}] seeded {size:,} cases (+{size - seeded:,} in {time.perf_counter() - started:.1f}s)"
+        )
+        seeded = size
+        figures[size] = await measure(database, desk, size)
+        shown = ", ".join(f"{k} {v * 1000:.2f} ms" for k, v in figures[size].items())
+        print(f"[{kind}] {size:>9,}: {shown}")
+        if size == 100_000:
+            peak, rows, elapsed = await export_memory(database)
+            print(f"[{kind}] export of {rows:,} cases: peak memory {peak:.1f} MiB, {elapsed:.1f}s")
+    small, large = sizes[0], sizes[-1]
+    for key in ("queue_first", "queue_deep", "queue_filtered", "case"):
+        ratio = figures[large][key] / figures[small][key]
+        print(f"[{kind}] {key} latency ratio {large:,}/{small:,}: {ratio:.2f} (target <= 2)")
+    print(f"[{kind}] /stats at {large:,}: {figures[large]['stats']:.2f}s")
+    for line in await plans(database):
+        print(f"[{kind}] plan: {line}")
+    await database.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--db", default="sqlite,postgresql")
+    args = parser.parse_args()
+    sizes = sorted(int(size) for size in args.sizes.split(","))
+    kinds = args.db.split(",")
+    postgres = os.environ.get("HIWAR_BENCH_POSTGRES_URL") or os.environ.get(
+        "HIWAR_TEST_POSTGRES_URL"
+    )
+    for kind in kinds:
+        if kind == "sqlite":
+            path = Path(tempfile.mkdtemp(prefix="hiwar-bench-")) / "bench.db"
+            asyncio.run(run(kind, f"sqlite+aiosqlite:///{path}", sizes))
+        elif postgres:
+            asyncio.run(run(kind, postgres, sizes))
+        else:
+            print("[postgresql] skipped: set HIWAR_BENCH_POSTGRES_URL")
+
+
+if __name__ == "__main__":
+    main()
