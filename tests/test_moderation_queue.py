@@ -82,12 +82,17 @@ async def test_pages_follow_the_queue_order_without_gaps_or_repeats(
         assert await walk(QueueFilters()) == expected
         anbar_mine = [
             r
-            for r, c in zip(expected, sorted(open_cases, key=lambda c: (-c.priority, c.created_at, c.id)), strict=True)
+            for r, c in zip(
+                expected,
+                sorted(open_cases, key=lambda c: (-c.priority, c.created_at, c.id)),
+                strict=True,
+            )
             if c.governorate == "anbar" and c.assignee_id == 9501
         ]
         assert await walk(QueueFilters(governorate="anbar", mine=True)) == anbar_mine
         closed = sorted(
-            (c for c in cases if c.status == "closed"), key=lambda c: (-c.priority, c.created_at, c.id)
+            (c for c in cases if c.status == "closed"),
+            key=lambda c: (-c.priority, c.created_at, c.id),
         )
         assert await walk(QueueFilters(status="closed")) == [c.reference for c in closed]
         overdue = [

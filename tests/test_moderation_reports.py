@@ -44,7 +44,11 @@ async def test_stats_with_small_cells_suppressed_and_a_trend_chart(
         organiser.command("/stats anbar")
         await organiser.reply(timeout=20)
         chart = await organiser.reply(timeout=20)
-        assert chart.kind == "photo" and chart.document_bytes and chart.document_bytes[:4] == b"\x89PNG"
+        assert (
+            chart.kind == "photo"
+            and chart.document_bytes
+            and chart.document_bytes[:4] == b"\x89PNG"
+        )
         hint = await organiser.reply(timeout=20)
         assert "/wedid anbar" in hint.content
 

@@ -4,8 +4,8 @@ pressing card buttons and replying to cards (no tests in this module)."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -149,7 +149,9 @@ def new_case(
     )
 
 
-async def seed_cases(bot: BotHarness, cases: Sequence[Grievance], reporter: int | None = None) -> None:
+async def seed_cases(
+    bot: BotHarness, cases: Sequence[Grievance], reporter: int | None = None
+) -> None:
     async with bot.db.unit_of_work() as uow:
         uow.session.add_all(cases)
         await uow.session.flush()

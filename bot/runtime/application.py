@@ -19,6 +19,7 @@ from typing import Any
 from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.ext import Application, ContextTypes, Defaults
+from telegram.request import HTTPXRequest
 
 from admin import audit_log, grievance_cards, grievance_reply, moderation_features, staff
 from admin import broadcasts as broadcast_admin
@@ -53,6 +54,8 @@ from storage.database import Database
 from storage.migrate import upgrade_database
 
 logger = logging.getLogger(__name__)
+
+SENDER_CONNECTIONS = 8
 
 # Feature modules, in the order their handlers are tried. Each may define
 # `register(application)`, `register_flows(registry, services)`,
@@ -131,7 +134,7 @@ def build_application(
         .context_types(ContextTypes(context=HiwarContext))
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.timezone))
         .rate_limiter(SharedRateLimiter(pace))
-        .connection_pool_size(64)
+        .connection_pool_size(16)
         .pool_timeout(30)
     )
     if settings.telegram_api_url:
@@ -229,7 +232,14 @@ class HiwarRuntime:
                 "base_url": settings.telegram_api_url,
                 "base_file_url": file_url_for(settings.telegram_api_url),
             }
-        self._sender_bot = Bot(token, **kwargs)
+        # A few connections: with python-telegram-bot's default of one, sends queue behind
+        # each other and reach Telegram in bunches; with very many, httpcore spends its time
+        # scanning the pool (measured with bench/broadcast.py --profile).
+        self._sender_bot = Bot(
+            token,
+            request=HTTPXRequest(connection_pool_size=SENDER_CONNECTIONS, pool_timeout=30.0),
+            **kwargs,
+        )
         await self._sender_bot.initialize()
         self.sender = OutboxSender(
             services,

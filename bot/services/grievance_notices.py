@@ -6,6 +6,11 @@ Cards never carry what the member wrote (description, area, contact details) or 
 are: outbox rows are kept after sending, so only metadata goes in them. Staff open the
 content with the card's button, which answers directly and is audited.
 
+Cards show the case's live state (status, priority, assignee) with action buttons, and
+`refresh_cards` edits them in place through the outbox (editMessageText, using the message
+id the sender recorded on the card's outbox row) whenever the case changes. A staff reply to
+a card or to a note/reply prompt is traced back to its case by `card_reference_at`.
+
 Where cards go: `MODERATOR_CHAT_ID` if set, else each moderator privately. A safeguarding
 case shows only reference, category and urgency there; safeguarding staff also receive the
 full card privately (SPEC §4.1).
