@@ -232,7 +232,7 @@ async def test_staff_survey_commands_are_invisible_to_members(bot: BotHarness) -
     organiser.command(f"/results {survey_id}")
     header = await organiser.reply(WAIT)
     assert "0 responses" in header.content
-    # The fake Bot API has no getFile: an upload that cannot be downloaded is said so.
+    # A file Telegram cannot serve (unknown to getFile): the organiser is told.
     send_workbook(organiser)
     assert (await organiser.reply(WAIT)).content == text("en", "surveys.admin.download_failed")
     async with bot.db.unit_of_work() as uow:

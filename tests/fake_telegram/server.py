@@ -181,7 +181,9 @@ class FakeBotApi:
             "setWebhook": self._set_webhook,
             "deleteWebhook": self._delete_webhook,
             "getWebhookInfo": self._get_webhook_info,
+            "getFile": self._get_file,
         }
+        self._uploaded_files: dict[str, tuple[str, bytes]] = {}
         self._canonical_names = {name.lower(): name for name in self._handlers}
         self._canonical_names["getupdates"] = "getUpdates"
 
@@ -252,6 +254,7 @@ class FakeBotApi:
         self._updates_event = asyncio.Event()
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/bot{token}/{method}", self._handle_request)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download_file)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         try:
@@ -298,6 +301,37 @@ class FakeBotApi:
         with self._lock:
             self._calls.append(call)
         return web.json_response(body, status=status)
+
+    async def _download_file(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        path = request.match_info["path"]
+        with self._lock:
+            found = next(
+                (content for name, content in self._uploaded_files.values() if name == path),
+                None,
+            )
+        if found is None:
+            return web.Response(status=404)
+        return web.Response(body=found)
+
+    def _get_file(self, params: Params, files: Files) -> dict[str, Any]:
+        file_id = str(params.get("file_id", ""))
+        known = self._uploaded_files.get(file_id)
+        if known is None:
+            raise bad_request("invalid file_id")
+        path, content = known
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id[-10:]}",
+            "file_size": len(content),
+            "file_path": path,
+        }
+
+    def add_user_file(self, file_id: str, file_name: str, content: bytes) -> None:
+        """Make bytes downloadable (getFile + /file/bot…) under a file id a user sent."""
+        with self._lock:
+            self._uploaded_files[file_id] = (f"documents/{file_id}/{file_name}", content)
 
     async def _dispatch(self, method: str, params: Params, files: Files) -> Any:
         if method == "getUpdates":

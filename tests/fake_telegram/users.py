@@ -127,6 +127,20 @@ class SimulatedUser:
             )
         )
 
+    def upload_document(self, file_name: str, content: bytes, mime_type: str) -> int:
+        """Send a document whose bytes the bot can download with getFile."""
+        update = factories.document_message(
+            self.user,
+            file_name=file_name,
+            mime_type=mime_type,
+            file_size=len(content),
+            chat=self.chat,
+            message_id=self._next_message_id(),
+        )
+        document = update["message"]["document"]
+        self.api.add_user_file(document["file_id"], file_name, content)
+        return self._push(update)
+
     def send_video(self) -> int:
         """Send a video."""
         return self._push(
