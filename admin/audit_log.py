@@ -83,7 +83,7 @@ async def show_case_audit(update: Update, ctx: HiwarContext, reference: str) -> 
     user = update.effective_user
     assert user is not None
     try:
-        async with ctx.services.database.unit_of_work() as uow:
+        async with ctx.services.database.unit_of_work(read_only=True) as uow:
             page = await case_audit(uow, reference, user.id)
     except GrievanceNotFound:
         await say(update, ctx, "grievances.staff.not_found")

@@ -89,7 +89,7 @@ async def reply_to_card(update: Update, ctx: HiwarContext) -> None:
     if message is None or user is None or message.reply_to_message is None:
         return
     text = (message.text or "").strip()
-    async with ctx.services.database.unit_of_work() as uow:
+    async with ctx.services.database.unit_of_work(read_only=True) as uow:
         if not may_act(await roles_of(uow, user.id), {Role.MODERATOR}):
             return  # not staff: a group member chatting, not ours to answer
         target = await card_reference_at(uow, message.chat.id, message.reply_to_message.message_id)

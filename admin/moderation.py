@@ -19,7 +19,7 @@ from bot.runtime.context import HiwarContext, Services
 from bot.runtime.replies import say
 from bot.services.grievance_directory import category
 from bot.services.grievance_flow import GrievanceDesk
-from bot.services.grievance_notices import ACK_NUDGE_TASK
+from bot.services.grievance_notices import ACK_NUDGE_TASK, CARD_REFRESH_TASK, refresh_cards
 from bot.services.grievances import GrievanceNotFound, NotPermitted
 from bot.services.moderation import (
     CaseChanged,
@@ -46,6 +46,7 @@ from bot.services.moderation_schedule import (
 from bot.services.tasks import TaskRegistry
 from handlers.grievances import desk_of
 from storage.database import UnitOfWork
+from storage.models import Grievance
 
 T = TypeVar("T")
 CaseService = Callable[[UnitOfWork, GrievanceDesk, datetime], Awaitable[T]]
@@ -86,7 +87,7 @@ async def show_current_state(
     update: Update, ctx: HiwarContext, reference: str, user_id: int
 ) -> None:
     try:
-        async with ctx.services.database.unit_of_work() as uow:
+        async with ctx.services.database.unit_of_work(read_only=True) as uow:
             state = await current_state(uow, reference, user_id)
     except (GrievanceNotFound, NotPermitted, NotStaff):
         return
@@ -163,7 +164,21 @@ def register_tasks(registry: TaskRegistry, services: Services) -> None:
     async def spikes(uow: UnitOfWork, payload: dict[str, Any], now: datetime) -> None:
         await run_spike_check(uow, desk(), now, policy_of(services), services.settings.timezone)
 
+    async def refresh(uow: UnitOfWork, payload: dict[str, Any], now: datetime) -> None:
+        grievance = await uow.session.get(Grievance, int(payload["grievance_id"]))
+        if grievance is not None:
+            current = desk()
+            await refresh_cards(
+                uow,
+                grievance,
+                now,
+                catalogue=current.catalogue,
+                moderator_chat_id=current.moderator_chat_id,
+                default_language=current.default_language,
+            )
+
     registry.register(ACK_NUDGE_TASK, nudge)
+    registry.register(CARD_REFRESH_TASK, refresh)
     registry.register(DIGEST_TASK, digest)
     registry.register(SPIKE_TASK, spikes)
 

@@ -57,7 +57,7 @@ async def stats_command(update: Update, ctx: HiwarContext) -> None:
         await say(update, ctx, "moderation.stats.usage")
         return
     now = ctx.services.clock.now()
-    async with ctx.services.database.unit_of_work() as uow:
+    async with ctx.services.database.unit_of_work(read_only=True) as uow:
         figures = await case_stats(uow, now)
         trend = await weekly_trend(uow, governorate, now) if governorate else None
     await say(

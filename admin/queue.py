@@ -55,7 +55,7 @@ async def show_queue(
     user = update.effective_user
     assert user is not None
     try:
-        async with ctx.services.database.unit_of_work() as uow:
+        async with ctx.services.database.unit_of_work(read_only=True) as uow:
             page = await queue_page(
                 uow, user.id, filters, ctx.services.clock.now(), after_id=after_id
             )

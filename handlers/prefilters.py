@@ -32,7 +32,7 @@ async def resolve_language(update: Update, ctx: HiwarContext) -> None:
     settings = ctx.services.settings
     stored = None
     if user is not None:
-        async with ctx.services.database.unit_of_work() as uow:
+        async with ctx.services.database.unit_of_work(read_only=True) as uow:
             stored = await stored_language(uow, user.id)
     scope.language = choose_language(
         stored=stored,

@@ -1,12 +1,18 @@
 """Engine set-up for SQLite and PostgreSQL, and the unit of work.
 
-SQLite runs in WAL mode with a busy timeout, and every transaction starts with
+SQLite runs in WAL mode with a busy timeout, and every transaction that may write starts with
 `BEGIN IMMEDIATE`, so two handlers writing at once wait for each other instead of one of them
-failing or losing an update (SPEC §1.3).
+failing or losing an update (SPEC §1.3). Within one process those writers queue on an asyncio
+lock first, so the next one starts the moment the previous one ends (SQLite's own busy
+handler polls with sleeps of up to 100 ms); other processes still meet the busy timeout.
+A read-only unit of work (`unit_of_work(read_only=True)`) starts with a plain `BEGIN`: in WAL
+mode it reads a consistent snapshot without taking or waiting for the write lock, and it
+cannot commit.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
@@ -22,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
+READ_ONLY = "hiwar_read_only"  # execution option of the connections of read-only units
 
 
 def _prepare_sqlite_file(url: str) -> None:
@@ -57,7 +64,8 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "begin")
         def _on_begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            read_only = connection.get_execution_options().get(READ_ONLY, False)
+            connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     return create_async_engine(
@@ -72,6 +80,10 @@ class Database:
         self.url = url
         self.engine = create_engine(url, pool_size=pool_size)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessions = async_sessionmaker(
+            self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
+        self._writers = WriterQueue() if url.startswith("sqlite") else None
 
     @property
     def dialect(self) -> str:
@@ -81,8 +93,11 @@ class Database:
     def is_postgresql(self) -> bool:
         return self.dialect == "postgresql"
 
-    def unit_of_work(self) -> UnitOfWork:
-        return UnitOfWork(self.sessions)
+    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
+        """A transaction; `read_only=True` for reads (no write lock on SQLite, no commit)."""
+        if read_only:
+            return UnitOfWork(self.read_sessions, read_only=True)
+        return UnitOfWork(self.sessions, writers=self._writers)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -92,14 +107,48 @@ AfterCommit = Callable[[], Awaitable[None] | None]
 BeforeCommit = Callable[[AsyncSession], Awaitable[None]]
 
 
+class WriterQueue:
+    """This process's SQLite writers, one at a time, in arrival order.
+
+    A task that already holds it (a unit of work opened inside another) passes straight
+    through, and SQLite's busy timeout decides, as it would without the queue.
+    """
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None
+
+    async def enter(self) -> bool:
+        """Wait for our turn; False when this task already holds the queue."""
+        task = asyncio.current_task()
+        if task is not None and task is self._owner:
+            return False
+        await self._lock.acquire()
+        self._owner = task
+        return True
+
+    def leave(self) -> None:
+        self._owner = None
+        self._lock.release()
+
+
 class UnitOfWork:
     """One transaction. Rolls back on exit unless `commit()` was called.
 
     Repositories and services never commit; the caller that opened the unit of work does.
     """
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        read_only: bool = False,
+        writers: WriterQueue | None = None,
+    ) -> None:
         self._sessions = sessions
+        self.read_only = read_only
+        self._writers = writers
+        self._queued = False
         self._session: AsyncSession | None = None
         self._after_commit: list[AfterCommit] = []
         self._before_commit: list[BeforeCommit] = []
@@ -112,6 +161,8 @@ class UnitOfWork:
         return self._session
 
     async def __aenter__(self) -> Self:
+        if self._writers is not None:
+            self._queued = await self._writers.enter()
         self._session = self._sessions()
         self.committed = False
         return self
@@ -127,8 +178,16 @@ class UnitOfWork:
             if not self.committed:
                 await session.rollback()
         finally:
-            await session.close()
-            self._session = None
+            try:
+                await session.close()
+            finally:
+                self._session = None
+                self._leave_queue()
+
+    def _leave_queue(self) -> None:
+        if self._queued and self._writers is not None:
+            self._queued = False
+            self._writers.leave()
 
     def after_commit(self, callback: AfterCommit) -> None:
         """Run `callback` once this unit of work has committed (e.g. wake the sender)."""
@@ -139,11 +198,14 @@ class UnitOfWork:
         self._before_commit.append(callback)
 
     async def commit(self) -> None:
+        if self.read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         for hook in self._before_commit:
             await hook(self.session)
         self._before_commit = []
         await self.session.commit()
         self.committed = True
+        self._leave_queue()  # the transaction is over: the next writer may start
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:
             result = callback()

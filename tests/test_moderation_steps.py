@@ -80,6 +80,15 @@ async def wait_until(condition: object, timeout: float = 20.0) -> None:
         await asyncio.sleep(0.05)
 
 
+async def card_shows(api: FakeBotApi, card: SentMessage, fragment: str) -> None:
+    """Wait until the card, edited in place through the outbox, shows `fragment`."""
+
+    async def shown() -> bool:
+        return fragment in current(api, card).content
+
+    await wait_until(shown)
+
+
 async def audit_actions(bot: BotHarness, reference: str) -> list[tuple[str, int | None]]:
     async with bot.db.unit_of_work() as uow:
         rows = await uow.session.execute(

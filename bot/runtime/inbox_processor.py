@@ -92,7 +92,7 @@ class InboxProcessor:
         if room <= 0:
             return
         now = self.services.clock.now()
-        async with self.services.database.unit_of_work() as uow:
+        async with self.services.database.unit_of_work(read_only=True) as uow:
             chats = await inbox.chats_with_pending_updates(
                 uow.session, now, limit=room + len(self._active)
             )
@@ -141,7 +141,7 @@ class InboxProcessor:
 
     async def _drain_chat(self, chat_key: int) -> None:
         while True:
-            async with self.services.database.unit_of_work() as uow:
+            async with self.services.database.unit_of_work(read_only=True) as uow:
                 batch = await inbox.pending_for_chat(
                     uow.session, chat_key, self.services.clock.now(), BATCH
                 )
@@ -150,6 +150,10 @@ class InboxProcessor:
             for stored in batch:
                 if not await self.handle(stored):
                     return  # postponed: keep this chat's order, try again later
+            if len(batch) < BATCH:
+                # Whatever arrived meanwhile is found by the next scan, which leaving wakes:
+                # one query per update saved in the usual case of one update at a time.
+                return
             if self.use_leases and not await self._lease(chat_key):
                 return
 

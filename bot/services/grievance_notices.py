@@ -19,7 +19,7 @@ full card privately (SPEC §4.1).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -47,6 +47,8 @@ from storage.models import Grievance, GrievanceEntry, Member, OutboxMessage
 CASE_BUTTON_PREFIX = "gr:case:"
 SOURCE = "grievances"
 ACK_NUDGE_TASK = "moderation.ack_nudge"
+CARD_REFRESH_TASK = "moderation.card_refresh"
+CARD_REFRESH_DELAY = timedelta(seconds=3)
 CARD_EDIT_PREFIX = "moderation-card-edit:"
 PROMPT_PREFIX = "moderation-prompt:"
 
@@ -249,6 +251,15 @@ async def refresh_cards(
                 ),
             )
         else:
+            # Being sent right now: its message id is not known yet, so look again shortly.
+            await schedule_task(
+                uow,
+                kind=CARD_REFRESH_TASK,
+                payload={"grievance_id": grievance.id},
+                due_at=now + CARD_REFRESH_DELAY,
+                now=now,
+                dedupe_key=f"{CARD_REFRESH_TASK}:{grievance.reference}:{grievance.version}",
+            )
             continue
         refreshed += 1
     return refreshed
