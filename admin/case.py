@@ -4,7 +4,10 @@
 - `/note GR-… text` keeps a staff-only note;
 - `/close GR-… reason` closes (refused without a reason; the member is told);
 - `/reject GR-… reason` rejects as out of scope; `/duplicate GR-A GR-MAIN` rejects A as a
-  duplicate linked to the main case.
+  duplicate linked to the main case;
+- `/audit GR-…` shows the case's audit trail to moderators. The rest of /audit stays
+  admin-only (`admin.audit_log`), so this route is a message handler that runs first, and
+  the service re-reads the roles (non-staff get the unknown-command answer).
 
 Thin handlers: parse, one service call through `run_case_action`, one catalogue message.
 """
@@ -14,9 +17,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from telegram import Update
-from telegram.ext import Application, CommandHandler
+from telegram.ext import (
+    Application,
+    ApplicationHandlerStop,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
 
 from admin.access import staff_only
+from admin.audit_log import show_case_audit
 from admin.moderation import run_case_action, tell_done
 from bot.runtime.context import HiwarContext
 from bot.runtime.replies import markup, say, send_html
@@ -27,6 +37,7 @@ from bot.services.moderation import CaseOutcome
 from bot.services.roles import Role
 from storage.database import UnitOfWork
 
+AUDIT_CASE_GROUP = -1  # before group 0, where /audit (admins) is handled
 staff_commands = (
     ("case", "moderation.commands.case"),
     ("note", "moderation.commands.note"),
@@ -138,7 +149,21 @@ async def duplicate_command(update: Update, ctx: HiwarContext) -> None:
         await tell_done(update, ctx, outcome)
 
 
+AUDIT_CASE = filters.Regex(r"(?i)^/audit(@\w+)?\s+GR-")
+
+
+async def audit_case_command(update: Update, ctx: HiwarContext) -> None:
+    reference, _ = split_command(update)
+    if reference is not None:
+        await show_case_audit(update, ctx, reference)
+    raise ApplicationHandlerStop
+
+
 def register(application: Application) -> None:  # type: ignore[type-arg]
+    application.add_handler(
+        MessageHandler(filters.UpdateType.MESSAGE & AUDIT_CASE, audit_case_command),
+        group=AUDIT_CASE_GROUP,
+    )
     application.add_handler(CommandHandler("case", case_command))
     application.add_handler(CommandHandler("note", note_command))
     application.add_handler(CommandHandler("close", close_command))

@@ -118,6 +118,10 @@ class Catalogue:
         def as_number(value: float | int) -> str:
             return format_decimal(value, locale=locale)
 
+        def as_attribute(value: object) -> Markup:
+            """For values inside an HTML attribute (a link): escaped, never direction-wrapped."""
+            return Markup.escape(str(value))
+
         environment = Environment(
             autoescape=True,
             undefined=StrictUndefined,
@@ -130,6 +134,7 @@ class Catalogue:
         environment.filters["date"] = as_date
         environment.filters["time"] = as_time
         environment.filters["number"] = as_number
+        environment.filters["attr"] = as_attribute
         return environment
 
     def keys(self, language: str) -> set[str]:

@@ -13,7 +13,8 @@ Robustness rules, which make it safe to kill the bot at any moment:
   most once per (step, state version); the description of a report is typed once, ever;
 * only replies can be lost (the bot died between commit and send); when no new message
   arrives for `patience` seconds the member re-opens its current goal (/start, /report,
-  /start s<ID>, /survey) and continues from the prompt it is shown.
+  /start s<ID>, /survey) and continues from the prompt it is shown; while the silence lasts
+  it waits twice as long before each further re-open.
 
 One loop drives every member (a thousand members cost one polling task).
 """
@@ -96,6 +97,7 @@ class Member:
         self.pushed_at: list[float] = []
         self.kinds: list[str] = []  # "m" (message) or "p" (press), per input
         self.reopens = 0
+        self.silent_reopens = 0
         self.last_activity = time.monotonic()
 
     @property
@@ -167,14 +169,18 @@ class Member:
             if m.message_id > self.seen_id or m.edits > self.seen_edits.get(m.message_id, 0)
         ]
         if not fresh:
-            if time.monotonic() - self.last_activity > patience:
+            # Inputs are never lost, so one re-open per silence is enough: the next one only
+            # after twice as long (a slow bot is not flooded with re-opens).
+            if time.monotonic() - self.last_activity > patience * 2**self.silent_reopens:
                 self.reopens += 1
+                self.silent_reopens += 1
                 self.open_goal()
             return
         for message in fresh:
             self.seen_id = max(self.seen_id, message.message_id)
             self.seen_edits[message.message_id] = message.edits
         self.last_activity = time.monotonic()
+        self.silent_reopens = 0
         if self._reached(fresh):
             self._goal_reached()
             return
