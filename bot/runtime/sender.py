@@ -5,8 +5,8 @@ Limits: at most `rate` messages a second overall (shared with direct replies thr
 all sending for `retry_after`; a 403 marks the member unreachable and is never retried;
 network errors and 5xx are retried with exponential backoff.
 
-Pacing (`GlobalPace`) keeps every one-second window under the limit and spaces sends with
-aiolimiter, a maintained asyncio leaky-bucket limiter.
+Pacing (`GlobalPace`) spaces sends evenly with aiolimiter, a maintained asyncio leaky-bucket
+limiter.
 """
 
 from __future__ import annotations
@@ -39,10 +39,6 @@ GROUP_WINDOW_SECONDS = 60.0
 GROUP_MESSAGES_PER_WINDOW = 20
 OUTBOX_LANE_WIDTH = 2  # outbox sends waiting on the overall limiter at once; replies go first
 RECORD_BATCH = 200
-# Counted over a little more than a second, so requests bunched by network or event-loop
-# jitter (up to 30 ms) still never put more than the limit into one second at Telegram.
-WINDOW_SECONDS = 1.03
-WINDOW_MARGIN = 0.01
 
 
 def retry_after_seconds(error: RetryAfter) -> float:
@@ -55,17 +51,14 @@ def retry_after_seconds(error: RetryAfter) -> float:
 class GlobalPace:
     """The overall rate shared by the sender and direct replies, plus a global 429 pause.
 
-    Two rules together: no window of 1.03 s holds more than 99% of `rate` sends (so a
-    strict sliding-window limit is never hit, even with network jitter), and sends are at
-    least 1/(2·rate) apart (aiolimiter's leaky bucket), so time lost to a busy event loop is
-    caught up without a burst.
+    aiolimiter's leaky bucket with a capacity of one send, leaking at `rate`: sends are evenly
+    spaced and never bunch. A bigger bucket (catching up time lost to a busy event loop) was
+    measured to reach more of the limit but provoked 429s under load: see README, benchmarks.
     """
 
     def __init__(self, rate_per_second: float) -> None:
         self.rate = rate_per_second
-        self.window_cap = max(1, int(rate_per_second * (1 - WINDOW_MARGIN)))
-        self.spacer = AsyncLimiter(1, 1.0 / (2 * rate_per_second))
-        self._window: deque[float] = deque()
+        self.limiter = AsyncLimiter(1, 1.0 / rate_per_second)
         self._paused_until = 0.0
 
     def pause(self, seconds: float) -> None:
@@ -77,17 +70,9 @@ class GlobalPace:
             # The pause can be extended while we sleep (another 429): look again after waking.
             while (wait := self._paused_until - time.monotonic()) > 0:  # noqa: ASYNC110
                 await asyncio.sleep(wait)
-            await self.spacer.acquire()
-            now = time.monotonic()
-            window = self._window
-            while window and now - window[0] >= WINDOW_SECONDS:
-                window.popleft()
-            if self._paused_until > now:
-                continue
-            if len(window) < self.window_cap:
-                window.append(now)
+            await self.limiter.acquire()
+            if self._paused_until <= time.monotonic():
                 return
-            await asyncio.sleep(WINDOW_SECONDS - (now - window[0]))
 
 
 class SharedRateLimiter(BaseRateLimiter[None]):
