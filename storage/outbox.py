@@ -69,8 +69,12 @@ async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]]) -> int
     """Bulk enqueue (broadcasts); rows whose dedupe_key exists already are skipped."""
     if not rows:
         return 0
-    statement = insert_for(session, OutboxMessage).values(rows)
-    result = await session.execute(statement.on_conflict_do_nothing(index_elements=["dedupe_key"]))
+    # executemany with one cached statement: compiling a VALUES list of a thousand rows
+    # took the event loop ~130 ms and held up replies during a broadcast.
+    statement = insert_for(session, OutboxMessage).on_conflict_do_nothing(
+        index_elements=["dedupe_key"]
+    )
+    result = await session.execute(statement, rows)
     return int(getattr(result, "rowcount", 0) or 0)
 
 

@@ -19,6 +19,7 @@ logger = logging.getLogger(__name__)
 
 CLAIM_FOR = timedelta(minutes=5)
 MAX_ATTEMPTS = 10
+MAX_ROUNDS = 8
 INBOX_RETENTION = timedelta(days=3)
 
 
@@ -40,6 +41,17 @@ class TaskRunner:
             raise
 
     async def _tick(self) -> int:
+        """Claim and run due tasks; tasks that queue a follow-up due now (a broadcast's next
+        batch of recipients) go on within the same tick, up to `MAX_ROUNDS` claims."""
+        ran = 0
+        for _ in range(MAX_ROUNDS):
+            count = await self._claim_and_run()
+            ran += count
+            if count == 0:
+                break
+        return ran
+
+    async def _claim_and_run(self) -> int:
         database, clock = self.services.database, self.services.clock
         async with database.unit_of_work() as uow:
             now = clock.now()

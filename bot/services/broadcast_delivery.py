@@ -41,7 +41,7 @@ from messages import Catalogue
 from storage import outbox
 from storage.database import UnitOfWork
 
-BATCH_SIZE = 1000
+BATCH_SIZE = 250  # one short write transaction: replies are not held up behind it
 MEDIA_METHODS = {"photo": "sendPhoto", "document": "sendDocument"}
 CANCEL_PREFIX = "bc:stop:"
 
