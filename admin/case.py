@@ -14,6 +14,7 @@ Thin handlers: parse, one service call through `run_case_action`, one catalogue 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from telegram import Update
@@ -25,7 +26,7 @@ from telegram.ext import (
     filters,
 )
 
-from admin.access import staff_only
+from admin.access import StaffCallback, staff_only
 from admin.audit_log import show_case_audit
 from admin.moderation import run_case_action, tell_done
 from bot.runtime.context import HiwarContext
@@ -74,79 +75,62 @@ async def case_command(update: Update, ctx: HiwarContext) -> None:
         await send_html(update, ctx, card.text, markup(card.buttons))
 
 
-@staff_only(Role.MODERATOR)
-async def note_command(update: Update, ctx: HiwarContext) -> None:
-    user = update.effective_user
-    assert user is not None
-    reference, text = split_command(update)
-    if reference is None or not text:
-        await say(update, ctx, "moderation.usage.note")
-        return
-
-    async def note(uow: UnitOfWork, desk: GrievanceDesk, now: datetime) -> CaseOutcome:
-        return await moderation.add_note(uow, desk, reference, text, user.id, now)
-
-    outcome = await run_case_action(update, ctx, note)
-    if outcome is not None:
-        await tell_done(update, ctx, outcome)
+# (uow, desk, reference, argument, actor id, now): the one service call of a case command.
+CaseChange = Callable[[UnitOfWork, GrievanceDesk, str, str, int, datetime], Awaitable[CaseOutcome]]
 
 
-@staff_only(Role.MODERATOR)
-async def close_command(update: Update, ctx: HiwarContext) -> None:
-    user = update.effective_user
-    assert user is not None
-    reference, reason = split_command(update)
-    if reference is None or not reason:
-        await say(update, ctx, "moderation.usage.close")
-        return
-
-    async def close(uow: UnitOfWork, desk: GrievanceDesk, now: datetime) -> CaseOutcome:
-        return await moderation.move_case(
-            uow, desk, reference, "closed", user.id, now, reason=reason
-        )
-
-    outcome = await run_case_action(update, ctx, close)
-    if outcome is not None:
-        await tell_done(update, ctx, outcome)
+def first_word(rest: str) -> str:
+    return rest.split()[0] if rest else ""
 
 
-@staff_only(Role.MODERATOR)
-async def reject_command(update: Update, ctx: HiwarContext) -> None:
-    user = update.effective_user
-    assert user is not None
-    reference, reason = split_command(update)
-    if reference is None or not reason:
-        await say(update, ctx, "moderation.usage.reject")
-        return
+def case_change_command(
+    usage_key: str, change: CaseChange, argument_of: Callable[[str], str] = str.strip
+) -> StaffCallback:
+    """`/cmd REF argument`: usage without both, else `change` and what was done.
 
-    async def reject(uow: UnitOfWork, desk: GrievanceDesk, now: datetime) -> CaseOutcome:
-        return await moderation.reject_case(
-            uow, desk, reference, "out_of_scope", user.id, now, note=reason
-        )
+    `argument_of` picks the argument from the text after the reference (all of it by default).
+    """
 
-    outcome = await run_case_action(update, ctx, reject)
-    if outcome is not None:
-        await tell_done(update, ctx, outcome)
+    @staff_only(Role.MODERATOR)
+    async def command(update: Update, ctx: HiwarContext) -> None:
+        user = update.effective_user
+        assert user is not None
+        reference, rest = split_command(update)
+        argument = argument_of(rest)
+        if reference is None or not argument:
+            await say(update, ctx, usage_key)
+            return
+
+        async def act(uow: UnitOfWork, desk: GrievanceDesk, now: datetime) -> CaseOutcome:
+            return await change(uow, desk, reference, argument, user.id, now)
+
+        outcome = await run_case_action(update, ctx, act)
+        if outcome is not None:
+            await tell_done(update, ctx, outcome)
+
+    return command
 
 
-@staff_only(Role.MODERATOR)
-async def duplicate_command(update: Update, ctx: HiwarContext) -> None:
-    user = update.effective_user
-    assert user is not None
-    reference, rest = split_command(update)
-    main_reference = rest.split()[0] if rest else None
-    if reference is None or main_reference is None:
-        await say(update, ctx, "moderation.usage.duplicate")
-        return
-
-    async def duplicate(uow: UnitOfWork, desk: GrievanceDesk, now: datetime) -> CaseOutcome:
-        return await moderation.reject_case(
-            uow, desk, reference, "duplicate", user.id, now, main_reference=main_reference
-        )
-
-    outcome = await run_case_action(update, ctx, duplicate)
-    if outcome is not None:
-        await tell_done(update, ctx, outcome)
+note_command = case_change_command("moderation.usage.note", moderation.add_note)
+close_command = case_change_command(
+    "moderation.usage.close",
+    lambda uow, desk, reference, reason, actor_id, now: moderation.move_case(
+        uow, desk, reference, "closed", actor_id, now, reason=reason
+    ),
+)
+reject_command = case_change_command(
+    "moderation.usage.reject",
+    lambda uow, desk, reference, reason, actor_id, now: moderation.reject_case(
+        uow, desk, reference, "out_of_scope", actor_id, now, note=reason
+    ),
+)
+duplicate_command = case_change_command(
+    "moderation.usage.duplicate",
+    lambda uow, desk, reference, main_reference, actor_id, now: moderation.reject_case(
+        uow, desk, reference, "duplicate", actor_id, now, main_reference=main_reference
+    ),
+    argument_of=first_word,
+)
 
 
 AUDIT_CASE = filters.Regex(r"(?i)^/audit(@\w+)?\s+GR-")

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy.exc import IntegrityError
 from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler
 
-from admin.access import staff_only
+from admin.access import StaffCallback, staff_only
 from bot.runtime.context import HiwarContext, Services
 from bot.runtime.replies import say, send_html
 from bot.services.numbers import parse_integer
@@ -28,6 +30,7 @@ from bot.services.roles import (
     revoke_role,
 )
 from handlers.command_menus import command_menu_of, publish_command_menus, refresh_staff_chat
+from storage.database import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -76,40 +79,43 @@ async def _refresh_menu(ctx: HiwarContext, user_id: int) -> None:
         logger.warning("staff command menu not refreshed: %s", type(error).__name__)
 
 
-@staff_only(Role.ADMIN)
-async def grant(update: Update, ctx: HiwarContext) -> None:
-    parsed = await _parse_change(update, ctx, "staff.grant_usage")
-    actor = update.effective_user
-    if parsed is None or actor is None:
-        return
-    user_id, role = parsed
-    async with ctx.unit_of_work() as uow:
-        changed = await grant_role(
-            uow, actor_id=actor.id, user_id=user_id, role=role, now=ctx.services.clock.now()
-        )
-        await uow.commit()
-    key = "staff.granted" if changed else "staff.already_has"
-    await say(update, ctx, key, user_id=user_id, role=role_label(ctx, role))
-    if changed:
-        await _refresh_menu(ctx, user_id)
+class RoleChange(Protocol):
+    """`grant_role` or `revoke_role`: True when the user's roles changed."""
+
+    async def __call__(
+        self, uow: UnitOfWork, *, actor_id: int | None, user_id: int, role: Role, now: datetime
+    ) -> bool: ...
 
 
-@staff_only(Role.ADMIN)
-async def revoke(update: Update, ctx: HiwarContext) -> None:
-    parsed = await _parse_change(update, ctx, "staff.revoke_usage")
-    actor = update.effective_user
-    if parsed is None or actor is None:
-        return
-    user_id, role = parsed
-    async with ctx.unit_of_work() as uow:
-        changed = await revoke_role(
-            uow, actor_id=actor.id, user_id=user_id, role=role, now=ctx.services.clock.now()
-        )
-        await uow.commit()
-    key = "staff.revoked" if changed else "staff.did_not_have"
-    await say(update, ctx, key, user_id=user_id, role=role_label(ctx, role))
-    if changed:
-        await _refresh_menu(ctx, user_id)
+def role_change_command(
+    change: RoleChange, usage_key: str, changed_key: str, unchanged_key: str
+) -> StaffCallback:
+    """`/grant` or `/revoke USER_ID ROLE`: the change, what happened, then the user's menu."""
+
+    @staff_only(Role.ADMIN)
+    async def command(update: Update, ctx: HiwarContext) -> None:
+        parsed = await _parse_change(update, ctx, usage_key)
+        actor = update.effective_user
+        if parsed is None or actor is None:
+            return
+        user_id, role = parsed
+        async with ctx.unit_of_work() as uow:
+            changed = await change(
+                uow, actor_id=actor.id, user_id=user_id, role=role, now=ctx.services.clock.now()
+            )
+            await uow.commit()
+        key = changed_key if changed else unchanged_key
+        await say(update, ctx, key, user_id=user_id, role=role_label(ctx, role))
+        if changed:
+            await _refresh_menu(ctx, user_id)
+
+    return command
+
+
+grant = role_change_command(grant_role, "staff.grant_usage", "staff.granted", "staff.already_has")
+revoke = role_change_command(
+    revoke_role, "staff.revoke_usage", "staff.revoked", "staff.did_not_have"
+)
 
 
 @staff_only(Role.ADMIN)

@@ -30,8 +30,8 @@ async def resolve_language(update: Update, ctx: HiwarContext) -> None:
     if scope is None:
         return
     settings = ctx.services.settings
-    stored = None
-    if user is not None:
+    stored = scope.sender_language
+    if user is not None and not scope.sender_language_known:
         async with ctx.services.database.unit_of_work(read_only=True) as uow:
             stored = await stored_language(uow, user.id)
     scope.language = choose_language(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import FlowState
@@ -36,13 +36,23 @@ async def save_flow(
     data: dict[str, Any],
     now: datetime,
 ) -> StoredFlow:
-    """Create or move the member's flow; every save bumps the version (stale-button check)."""
-    row = await session.get(FlowState, user_id)
-    if row is None or row.flow != flow:
-        if row is not None:
-            await session.delete(row)
-            await session.flush()
-        row = FlowState(
+    """Create or move the member's flow; every save bumps the version (stale-button check).
+
+    Moving the flow in progress is one UPDATE ... RETURNING (the common case: one answer);
+    starting a flow replaces whatever flow the member had.
+    """
+    moved = await session.scalar(
+        update(FlowState)
+        .where(FlowState.user_id == user_id, FlowState.flow == flow)
+        .values(step=step, data=data, version=FlowState.version + 1, updated_at=now)
+        .returning(FlowState.version)
+        .execution_options(synchronize_session=False)
+    )
+    if moved is not None:
+        return StoredFlow(user_id, flow, step, dict(data), int(moved))
+    await session.execute(delete(FlowState).where(FlowState.user_id == user_id))
+    session.add(
+        FlowState(
             user_id=user_id,
             flow=flow,
             step=step,
@@ -51,14 +61,9 @@ async def save_flow(
             started_at=now,
             updated_at=now,
         )
-        session.add(row)
-    else:
-        row.step = step
-        row.data = data
-        row.version = row.version + 1
-        row.updated_at = now
+    )
     await session.flush()
-    return StoredFlow(user_id, flow, step, dict(data), row.version)
+    return StoredFlow(user_id, flow, step, dict(data), 1)
 
 
 async def clear_flow(session: AsyncSession, user_id: int) -> bool:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ChatLease, InboxUpdate
+from storage.models import ChatLease, InboxUpdate, Member
 from storage.upsert import insert_for
 
 PENDING = "pending"
@@ -30,6 +30,9 @@ class StoredUpdate:
     chat_key: int
     payload: dict[str, Any]
     attempts: int
+    # The stored language of the member whose private chat this is (`chat_key`), read with
+    # the update so handling it needs no query of its own; None when there is none.
+    chat_member_language: str | None = None
 
 
 class UpdateAlreadyHandled(Exception):
@@ -78,17 +81,26 @@ async def chats_with_pending_updates(
 async def pending_for_chat(
     session: AsyncSession, chat_key: int, now: datetime, limit: int
 ) -> list[StoredUpdate]:
+    """The chat's next due updates in order, each with the language of the chat's member as
+    it is now (read in the same query; a later update in the batch may follow a change)."""
     rows = await session.execute(
-        select(InboxUpdate)
+        select(
+            InboxUpdate.update_id,
+            InboxUpdate.payload,
+            InboxUpdate.attempts,
+            InboxUpdate.next_attempt_at,
+            Member.language,
+        )
+        .outerjoin(Member, Member.user_id == InboxUpdate.chat_key)
         .where(InboxUpdate.chat_key == chat_key, InboxUpdate.status == PENDING)
         .order_by(InboxUpdate.update_id)
         .limit(limit)
     )
     result = []
-    for row in rows.scalars():
-        if row.next_attempt_at > now:
+    for update_id, payload, attempts, next_attempt_at, language in rows:
+        if next_attempt_at > now:
             break  # strict order: a later update never overtakes one waiting to retry
-        result.append(StoredUpdate(row.update_id, row.chat_key, row.payload or {}, row.attempts))
+        result.append(StoredUpdate(update_id, chat_key, payload or {}, attempts, language))
     return result
 
 

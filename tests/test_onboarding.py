@@ -72,6 +72,23 @@ async def test_a_member_without_language_code_is_answered_in_the_language_they_w
     assert (await arabic.reply()).content == text("ar", "flow.no_flow_hint")
 
 
+async def test_an_update_right_after_a_language_switch_is_answered_in_the_new_language(
+    bot: BotHarness,
+) -> None:
+    """Both updates reach the bot in one batch: the second must not use the language the
+    inbox read with the first (handling the first changed it)."""
+    salma = bot.user(5020, "ar")
+    await join(bot, salma, "ar")
+    salma.command("/language")
+    choose = await salma.reply()
+    await bot.stop()
+    salma.press(choose, text="English")
+    salma.command("/privacy")
+    await bot.start()
+    assert (await salma.reply()).content == text("en", "onboarding.language.changed")
+    assert (await salma.reply()).content == text("en", "onboarding.privacy_notice")
+
+
 async def test_language_switch_sticks_after_a_restart(bot: BotHarness) -> None:
     salma = bot.user(5005, "ar")
     await join(bot, salma, "ar")

@@ -45,6 +45,10 @@ class UpdateScope:
     failed: bool = False
     replies_sent: int = 0
     quiet: bool = False  # flood control: handle the input but send no further replies
+    # The sender's stored language, when the inbox read it with the update (None: none set);
+    # `sender_language_known` False means it must be looked up.
+    sender_language: str | None = None
+    sender_language_known: bool = False
 
 
 CURRENT_UPDATE: ContextVar[UpdateScope | None] = ContextVar("hiwar_current_update", default=None)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Collection
 from datetime import timedelta
 from typing import Any
 
@@ -58,8 +59,15 @@ class InboxProcessor:
         self._wake = asyncio.Event()
         self._active: dict[int, asyncio.Task[None]] = {}
         self.handled_count = 0
+        self._hinted: set[int] = set()  # chats with updates just stored by this instance
+        self._scan_needed = True  # look in the inbox for every chat with due updates
 
-    def wake(self) -> None:
+    def wake(self, chat_keys: Collection[int] = ()) -> None:
+        """Updates were stored: start their chats (a scan when the chats are not given)."""
+        if chat_keys:
+            self._hinted.update(chat_keys)
+        else:
+            self._scan_needed = True
         self._wake.set()
 
     @property
@@ -68,16 +76,25 @@ class InboxProcessor:
         return bool(self._active)
 
     async def run(self, stop: asyncio.Event) -> None:
+        """Start chats as updates arrive. The receiver names their chats, so the inbox is
+        scanned only at start, every `idle_poll_seconds` (retries, other instances'
+        updates) and when a scan found more chats than could start at once."""
         while not stop.is_set():
             self._wake.clear()
             try:
-                await self._start_chats()
+                if self._scan_needed:
+                    self._scan_needed = False
+                    await self._start_scanned_chats()
+                self._start_hinted_chats()
             except Exception as error:
+                self._scan_needed = True
                 if not is_database_unavailable(error):
                     logger.exception("inbox scan failed")
                 await asyncio.sleep(1.0)
-            with contextlib.suppress(TimeoutError):
+            try:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll_seconds)
+            except TimeoutError:
+                self._scan_needed = True
         await self.drain()
 
     async def drain(self) -> None:
@@ -87,20 +104,36 @@ class InboxProcessor:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 
-    async def _start_chats(self) -> None:
+    def _start_chat(self, chat_key: int) -> None:
+        task = asyncio.create_task(self._run_chat(chat_key), name=f"inbox-chat-{chat_key}")
+        self._active[chat_key] = task
+
+    def _start_hinted_chats(self) -> None:
+        for chat_key in list(self._hinted):
+            if len(self._active) >= self.concurrency:
+                return  # the rest start as chats finish
+            if chat_key not in self._active:
+                self._hinted.discard(chat_key)
+                self._start_chat(chat_key)
+
+    async def _start_scanned_chats(self) -> None:
         room = self.concurrency - len(self._active)
         if room <= 0:
+            self._scan_needed = True  # look again when a chat finishes
             return
         now = self.services.clock.now()
+        limit = room + len(self._active)
         async with self.services.database.unit_of_work(read_only=True) as uow:
-            chats = await inbox.chats_with_pending_updates(
-                uow.session, now, limit=room + len(self._active)
-            )
+            chats = await inbox.chats_with_pending_updates(uow.session, now, limit=limit)
+        left_some = len(chats) >= limit
         for chat_key in chats:
-            if chat_key in self._active or len(self._active) >= self.concurrency:
+            if chat_key in self._active:
                 continue
-            task = asyncio.create_task(self._run_chat(chat_key), name=f"inbox-chat-{chat_key}")
-            self._active[chat_key] = task
+            if len(self._active) >= self.concurrency:
+                left_some = True
+                continue
+            self._start_chat(chat_key)
+        self._scan_needed = self._scan_needed or left_some
 
     async def _run_chat(self, chat_key: int) -> None:
         try:
@@ -119,7 +152,10 @@ class InboxProcessor:
             await asyncio.sleep(0.5)
         finally:
             self._active.pop(chat_key, None)
-            self.wake()
+            # Its own updates stored since it last looked, chats waiting for room, or a
+            # scan that could not start every chat: go round again.
+            if self._hinted or self._scan_needed:
+                self._wake.set()
 
     async def _lease(self, chat_key: int) -> bool:
         async with self.services.database.unit_of_work() as uow:
@@ -141,14 +177,17 @@ class InboxProcessor:
 
     async def _drain_chat(self, chat_key: int) -> None:
         while True:
+            self._hinted.discard(chat_key)  # this read sees whatever was stored until now
             async with self.services.database.unit_of_work(read_only=True) as uow:
                 batch = await inbox.pending_for_chat(
                     uow.session, chat_key, self.services.clock.now(), BATCH
                 )
             if not batch:
                 return
-            for stored in batch:
-                if not await self.handle(stored):
+            for position, stored in enumerate(batch):
+                # Only the first update's prefetched language is sure to be current: an
+                # earlier update of the same batch may have changed it.
+                if not await self.handle(stored, language_is_current=position == 0):
                     return  # postponed: keep this chat's order, try again later
             if len(batch) < BATCH:
                 # Whatever arrived meanwhile is found by the next scan, which leaving wakes:
@@ -157,7 +196,9 @@ class InboxProcessor:
             if self.use_leases and not await self._lease(chat_key):
                 return
 
-    async def handle(self, stored: inbox.StoredUpdate) -> bool:
+    async def handle(
+        self, stored: inbox.StoredUpdate, *, language_is_current: bool = False
+    ) -> bool:
         """Handle one stored update; False when it was postponed for a retry."""
         scope = UpdateScope(
             update_id=stored.update_id, language=self.services.settings.default_language
@@ -165,6 +206,10 @@ class InboxProcessor:
         token = CURRENT_UPDATE.set(scope)
         try:
             update = Update.de_json(stored.payload, self.application.bot)
+            sender = update.effective_user
+            if language_is_current and sender is not None and sender.id == stored.chat_key:
+                scope.sender_language = stored.chat_member_language
+                scope.sender_language_known = True
             await self.application.process_update(update)
         except Exception as error:
             if is_database_unavailable(error):

@@ -13,7 +13,7 @@ import asyncio
 import hmac
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 from urllib.parse import urlparse
 
@@ -46,7 +46,7 @@ class PollingReceiver:
         self,
         services: Services,
         bot: Bot,
-        on_stored: Callable[[], None],
+        on_stored: Callable[[Collection[int]], None],
         *,
         poll_timeout: int = 10,
     ) -> None:
@@ -82,7 +82,7 @@ class PollingReceiver:
             ]
             await self._store_until_done(items, stop)
             self.offset = updates[-1].update_id + 1
-            self.on_stored()
+            self.on_stored({item.chat_key for item in items})
 
     async def _store_until_done(
         self, items: list[inbox.IncomingUpdate], stop: asyncio.Event
@@ -93,10 +93,17 @@ class PollingReceiver:
                 await store_updates(self.services, items)
                 return
             except Exception as error:
-                if not is_database_unavailable(error):
-                    raise
                 attempt += 1
-                logger.warning("inbox unavailable; updates stay unconfirmed at Telegram")
+                if is_database_unavailable(error):
+                    logger.warning("inbox unavailable; updates stay unconfirmed at Telegram")
+                else:
+                    # Not an outage we know: still keep receiving (raising would end polling
+                    # for good while the process lives on); the updates stay at Telegram.
+                    # The type only: the message of a database error can quote the payload.
+                    logger.error(
+                        "could not store updates (%s); they stay unconfirmed at Telegram",
+                        type(error).__name__,
+                    )
                 await asyncio.sleep(min(0.5 * attempt, 5.0))
 
 
@@ -105,7 +112,7 @@ class WebhookReceiver:
         self,
         services: Services,
         bot: Bot,
-        on_stored: Callable[[], None],
+        on_stored: Callable[[Collection[int]], None],
         *,
         host: str = "0.0.0.0",  # noqa: S104 - a webhook listens on all interfaces behind a proxy
         port: int,
@@ -147,7 +154,7 @@ class WebhookReceiver:
             if is_database_unavailable(error):
                 return web.json_response({"ok": False}, status=503)
             raise
-        self.on_stored()
+        self.on_stored((item.chat_key,))
         return web.json_response({"ok": True})
 
     async def start(self) -> None:

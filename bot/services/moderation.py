@@ -250,6 +250,49 @@ async def set_priority(
         raise CaseChanged(reference) from None
 
 
+async def _apply_status_change(
+    uow: UnitOfWork,
+    desk: GrievanceDesk,
+    reference: str,
+    new_status: str,
+    reason: str,
+    actor_id: int,
+    now: datetime,
+    *,
+    action: str,
+    expected_version: int | None = None,
+    main_reference: str | None = None,
+) -> CaseOutcome:
+    """Load and check the case (and its main case), move it, audit, refresh the cards.
+
+    `reason` is already cleaned; with `main_reference` the case is linked to that main case.
+    """
+    try:
+        grievance = await open_case_for(uow, reference, actor_id, expected_version)
+        main: Grievance | None = None
+        if main_reference is not None:
+            main = await open_case_for(uow, main_reference, actor_id)
+            if main.id == grievance.id:
+                raise SameCase(reference)
+        if new_status not in TRANSITIONS.get(grievance.status, ()):
+            raise InvalidTransition(grievance.reference, grievance.status, new_status)
+        if new_status in NEEDS_REASON and not reason:
+            raise ReasonRequired(new_status)
+        old_status = grievance.status
+        await change_status(
+            uow, grievance.reference, new_status, actor_id, now, reason or None, cipher=desk.cipher
+        )
+        if main is not None:
+            grievance.main_case_id = main.id
+            await _audit(uow, actor_id, "grievance.duplicate", grievance, now, main=main.reference)
+        elif new_status != "rejected":
+            grievance.main_case_id = None
+        state = await _finish(uow, desk, grievance, now)
+        return CaseOutcome(action, state, old_status=old_status)
+    except StaleDataError:
+        raise CaseChanged(reference) from None
+
+
 async def move_case(
     uow: UnitOfWork,
     desk: GrievanceDesk,
@@ -262,29 +305,17 @@ async def move_case(
     expected_version: int | None = None,
 ) -> CaseOutcome:
     """Change the status along SPEC §4.1; the member is told (by `change_status`)."""
-    try:
-        grievance = await open_case_for(uow, reference, actor_id, expected_version)
-        if new_status not in TRANSITIONS.get(grievance.status, ()):
-            raise InvalidTransition(grievance.reference, grievance.status, new_status)
-        cleaned = _clean_reason(reason)
-        if new_status in NEEDS_REASON and not cleaned:
-            raise ReasonRequired(new_status)
-        old_status = grievance.status
-        await change_status(
-            uow,
-            grievance.reference,
-            new_status,
-            actor_id,
-            now,
-            cleaned or None,
-            cipher=desk.cipher,
-        )
-        if new_status != "rejected":
-            grievance.main_case_id = None
-        state = await _finish(uow, desk, grievance, now)
-        return CaseOutcome("status", state, old_status=old_status)
-    except StaleDataError:
-        raise CaseChanged(reference) from None
+    return await _apply_status_change(
+        uow,
+        desk,
+        reference,
+        new_status,
+        _clean_reason(reason),
+        actor_id,
+        now,
+        action="status",
+        expected_version=expected_version,
+    )
 
 
 async def reject_case(
@@ -301,27 +332,17 @@ async def reject_case(
     """Reject as out of scope, or as a duplicate linked to its main case."""
     if why not in REJECT_REASONS or (why == "duplicate") != (main_reference is not None):
         raise InvalidChoice(why)
-    try:
-        grievance = await open_case_for(uow, reference, actor_id)
-        main: Grievance | None = None
-        if main_reference is not None:
-            main = await open_case_for(uow, main_reference, actor_id)
-            if main.id == grievance.id:
-                raise SameCase(reference)
-        if "rejected" not in TRANSITIONS.get(grievance.status, ()):
-            raise InvalidTransition(grievance.reference, grievance.status, "rejected")
-        old_status = grievance.status
-        reason = _clean_reason(note) or why
-        await change_status(
-            uow, grievance.reference, "rejected", actor_id, now, reason, cipher=desk.cipher
-        )
-        if main is not None:
-            grievance.main_case_id = main.id
-            await _audit(uow, actor_id, "grievance.duplicate", grievance, now, main=main.reference)
-        state = await _finish(uow, desk, grievance, now)
-        return CaseOutcome("rejected", state, old_status=old_status)
-    except StaleDataError:
-        raise CaseChanged(reference) from None
+    return await _apply_status_change(
+        uow,
+        desk,
+        reference,
+        "rejected",
+        _clean_reason(note) or why,
+        actor_id,
+        now,
+        action="rejected",
+        main_reference=main_reference,
+    )
 
 
 async def add_note(

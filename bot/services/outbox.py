@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from storage import outbox
@@ -38,6 +39,32 @@ def keyboard(rows: list[list[Button]]) -> dict[str, Any]:
     return {"inline_keyboard": [[button.as_dict() for button in row] for row in rows]}
 
 
+async def _queue(
+    uow: UnitOfWork,
+    method: str,
+    payload: dict[str, Any],
+    *,
+    chat_id: int,
+    now: datetime,
+    priority: int,
+    dedupe_key: str | None,
+    source: str | None = None,
+    not_before: datetime | None = None,
+) -> bool:
+    """The tail every `queue_*` shares: one outbox row in the caller's unit of work."""
+    return await outbox.enqueue(
+        uow.session,
+        chat_id=chat_id,
+        method=method,
+        payload=payload,
+        now=now,
+        priority=priority,
+        dedupe_key=dedupe_key,
+        source=source,
+        not_before=not_before,
+    )
+
+
 async def queue_text(
     uow: UnitOfWork,
     *,
@@ -53,11 +80,11 @@ async def queue_text(
     payload: dict[str, Any] = {"text": text, "parse_mode": "HTML"}
     if buttons:
         payload["reply_markup"] = keyboard(buttons)
-    return await outbox.enqueue(
-        uow.session,
+    return await _queue(
+        uow,
+        "sendMessage",
+        payload,
         chat_id=chat_id,
-        method="sendMessage",
-        payload=payload,
         now=now,
         priority=priority,
         dedupe_key=dedupe_key,
@@ -66,7 +93,9 @@ async def queue_text(
     )
 
 
-async def queue_document(
+async def _queue_file(
+    method: str,
+    key: str,
     uow: UnitOfWork,
     *,
     chat_id: int,
@@ -78,22 +107,28 @@ async def queue_document(
     dedupe_key: str | None = None,
     source: str | None = None,
 ) -> bool:
+    """A file sent by `method` with its bytes under payload `key` (the sender uploads it)."""
     payload: dict[str, Any] = {
-        "document": {"filename": filename, "base64": base64.b64encode(content).decode()},
+        key: {"filename": filename, "base64": base64.b64encode(content).decode()},
         "parse_mode": "HTML",
     }
     if caption:
         payload["caption"] = caption
-    return await outbox.enqueue(
-        uow.session,
+    return await _queue(
+        uow,
+        method,
+        payload,
         chat_id=chat_id,
-        method="sendDocument",
-        payload=payload,
         now=now,
         priority=priority,
         dedupe_key=dedupe_key,
         source=source,
     )
+
+
+queue_document = partial(_queue_file, "sendDocument", "document")
+# A picture (a QR code, a chart).
+queue_photo = partial(_queue_file, "sendPhoto", "photo")
 
 
 async def queue_edit(
@@ -110,43 +145,12 @@ async def queue_edit(
     payload: dict[str, Any] = {"message_id": message_id, "text": text, "parse_mode": "HTML"}
     if buttons is not None:
         payload["reply_markup"] = keyboard(buttons)
-    return await outbox.enqueue(
-        uow.session,
+    return await _queue(
+        uow,
+        "editMessageText",
+        payload,
         chat_id=chat_id,
-        method="editMessageText",
-        payload=payload,
         now=now,
         priority=priority,
         dedupe_key=dedupe_key,
-    )
-
-
-async def queue_photo(
-    uow: UnitOfWork,
-    *,
-    chat_id: int,
-    filename: str,
-    content: bytes,
-    now: datetime,
-    caption: str | None = None,
-    priority: int = PRIORITY_SERVICE,
-    dedupe_key: str | None = None,
-    source: str | None = None,
-) -> bool:
-    """Queue a picture (a QR code, a chart) sent with `sendPhoto`."""
-    payload: dict[str, Any] = {
-        "photo": {"filename": filename, "base64": base64.b64encode(content).decode()},
-        "parse_mode": "HTML",
-    }
-    if caption:
-        payload["caption"] = caption
-    return await outbox.enqueue(
-        uow.session,
-        chat_id=chat_id,
-        method="sendPhoto",
-        payload=payload,
-        now=now,
-        priority=priority,
-        dedupe_key=dedupe_key,
-        source=source,
     )
