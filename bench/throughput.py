@@ -338,6 +338,10 @@ async def run_hiwar(
             )
             await crowd.run(timeout=3600)
             cpu = cpu_seconds(process.pid) - cpu_before
+            if os.environ.get("BENCH_CALLS"):
+                from collections import Counter
+
+                print(Counter(call.method for call in api.calls).most_common())
             memory = peak_memory_mib(process.pid)
             latencies = reply_latencies(api, crowd.members)
         finally:

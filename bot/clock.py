@@ -42,3 +42,21 @@ class OffsetClock:
 
     def advance(self, delta: timedelta) -> None:
         self.offset += delta
+
+
+class Every:
+    """True at most once per `period` on `clock` (the first time asked: True).
+
+    For housekeeping that need not run on every poll, such as releasing expired claims."""
+
+    def __init__(self, clock: Clock, period: timedelta) -> None:
+        self.clock = clock
+        self.period = period
+        self._last: datetime | None = None
+
+    def due(self) -> bool:
+        now = self.clock.now()
+        if self._last is not None and now - self._last < self.period:
+            return False
+        self._last = now
+        return True

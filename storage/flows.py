@@ -22,10 +22,17 @@ class StoredFlow:
 
 
 async def load_flow(session: AsyncSession, user_id: int) -> StoredFlow | None:
-    row = await session.scalar(select(FlowState).where(FlowState.user_id == user_id))
+    # Columns, not an ORM object: read on every answer, and nothing here needs tracking.
+    result = await session.execute(
+        select(FlowState.flow, FlowState.step, FlowState.data, FlowState.version).where(
+            FlowState.user_id == user_id
+        )
+    )
+    row = result.first()
     if row is None:
         return None
-    return StoredFlow(row.user_id, row.flow, row.step, dict(row.data), row.version)
+    flow, step, data, version = row
+    return StoredFlow(user_id, flow, step, dict(data), version)
 
 
 async def save_flow(

@@ -117,6 +117,7 @@ async def mark_done(
         update(InboxUpdate)
         .where(InboxUpdate.update_id == update_id, InboxUpdate.status == PENDING)
         .values(status=status, payload=None, processed_at=now, error=error)
+        .execution_options(synchronize_session=False)  # no inbox objects are ever loaded
     )
     if getattr(result, "rowcount", 0) != 1:
         raise UpdateAlreadyHandled(update_id)

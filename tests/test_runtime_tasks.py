@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from bot.clock import Every, ManualClock
 from bot.runtime.application import FEATURES
 from bot.runtime.scheduler import TaskRunner
 from bot.services.tasks import schedule_task
@@ -100,3 +101,16 @@ async def test_two_runners_claiming_together_run_each_task_once(
         assert pending == 0
     finally:
         await harness.stop()
+
+
+def test_housekeeping_runs_at_most_once_per_period_of_the_bots_clock() -> None:
+    clock = ManualClock(datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
+    every = Every(clock, timedelta(seconds=5))
+    assert every.due()  # the first poll after start-up always looks
+    assert not every.due()
+    clock.advance(timedelta(seconds=4))
+    assert not every.due()
+    clock.advance(timedelta(seconds=1))
+    assert every.due()
+    clock.advance(timedelta(minutes=6))  # a test (or a long pause) moving time on
+    assert every.due() and not every.due()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from bot.clock import Every
 from bot.runtime.context import Services
 from storage import inbox, tasks
 from storage.errors import is_database_unavailable
@@ -18,6 +19,7 @@ from storage.errors import is_database_unavailable
 logger = logging.getLogger(__name__)
 
 CLAIM_FOR = timedelta(minutes=5)
+RELEASE_CHECK_EVERY = timedelta(seconds=5)  # claims of a dead instance: no need to look each tick
 MAX_ATTEMPTS = 10
 MAX_ROUNDS = 8
 INBOX_RETENTION = timedelta(days=3)
@@ -29,6 +31,7 @@ class TaskRunner:
         self.batch = batch
         self.owner = services.instance_id
         self.ran_count = 0
+        self._release_check = Every(services.clock, RELEASE_CHECK_EVERY)
 
     async def tick(self) -> int:
         """Run every task due now; returns how many ran."""
@@ -55,7 +58,8 @@ class TaskRunner:
         database, clock = self.services.database, self.services.clock
         async with database.unit_of_work() as uow:
             now = clock.now()
-            await tasks.release_expired_claims(uow.session, now)
+            if self._release_check.due():
+                await tasks.release_expired_claims(uow.session, now)
             due = await tasks.claim_due(uow.session, self.owner, now, self.batch, CLAIM_FOR)
             await uow.commit()
         for task in due:

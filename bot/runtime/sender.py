@@ -27,6 +27,7 @@ from telegram import Bot, InlineKeyboardMarkup, InputFile, Message
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot.clock import Every
 from bot.runtime.context import Services
 from storage import outbox
 from storage.errors import is_database_unavailable
@@ -39,6 +40,7 @@ GROUP_WINDOW_SECONDS = 60.0
 GROUP_MESSAGES_PER_WINDOW = 20
 RECORD_BATCH = 200
 REPLIES_ACTIVE_SECONDS = 10.0
+RELEASE_CHECK_EVERY = timedelta(seconds=5)  # claims of a dead instance: no need to look each poll
 
 
 def retry_after_seconds(error: RetryAfter) -> float:
@@ -278,6 +280,7 @@ class OutboxSender:
         self.per_chat_interval = per_chat_interval
         self.idle_poll_seconds = idle_poll_seconds
         self.owner = services.instance_id
+        self._release_check = Every(services.clock, RELEASE_CHECK_EVERY)
         self._wake = asyncio.Event()
         self._queues: dict[int, deque[outbox.OutgoingMessage]] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
@@ -331,7 +334,8 @@ class OutboxSender:
             return 0
         now = self.services.clock.now()
         async with self.services.database.unit_of_work() as uow:
-            await outbox.release_expired_claims(uow.session, now)
+            if self._release_check.due():
+                await outbox.release_expired_claims(uow.session, now)
             messages = await outbox.claim_due(uow.session, self.owner, now, room, CLAIM_FOR)
             await uow.commit()
         for message in messages:
