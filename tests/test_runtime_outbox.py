@@ -5,11 +5,15 @@ from __future__ import annotations
 import itertools
 from collections.abc import AsyncIterator
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
 from bot.services.outbox import queue_text
+from storage import leases
+from storage.database import Database
+from storage.migrate import upgrade_database
 from storage.models import Member, OutboxMessage
 from tests.fake_telegram import FakeBotApi
 from tests.support.harness import FAST, BotHarness
@@ -151,3 +155,36 @@ async def test_private_chat_gets_at_most_one_message_a_second(
         assert all(gap >= 0.95 for gap in gaps), gaps
     finally:
         await harness.stop()
+
+
+async def test_one_instance_at_a_time_leads_the_outbox_sender_and_a_dead_one_is_replaced(
+    database_url: str,
+) -> None:
+    """With several instances, only the lease holder sends the outbox, so the overall rate
+    holds; a holder that stops renewing is replaced once its lease runs out."""
+    database = Database(database_url)
+    await upgrade_database(database)
+    start = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    lease_for = timedelta(seconds=15)
+
+    async def take(owner: str, at: datetime) -> bool:
+        async with database.unit_of_work() as uow:
+            taken = await leases.take_lease(
+                uow.session, leases.OUTBOX_SENDER, owner, at, lease_for
+            )
+            await uow.commit()
+        return taken
+
+    try:
+        assert await take("a:8443", start)
+        assert not await take("b:8443", start + timedelta(seconds=1))
+        assert await take("a:8443", start + timedelta(seconds=10))  # renewed until 0:25
+        assert not await take("b:8443", start + timedelta(seconds=20))
+        assert await take("b:8443", start + timedelta(seconds=26))  # a stopped renewing
+        assert not await take("a:8443", start + timedelta(seconds=27))
+        async with database.unit_of_work() as uow:
+            await leases.release_leases_of(uow.session, "b:8443")  # b stops cleanly
+            await uow.commit()
+        assert await take("a:8443", start + timedelta(seconds=28))
+    finally:
+        await database.dispose()

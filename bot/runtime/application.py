@@ -49,7 +49,7 @@ from handlers import sessions as member_sessions
 from handlers import subscriptions as member_subscriptions
 from handlers import surveys as member_surveys
 from messages import Catalogue
-from storage import inbox, outbox, tasks
+from storage import inbox, leases, outbox, tasks
 from storage.database import Database
 from storage.migrate import upgrade_database
 
@@ -175,6 +175,7 @@ async def release_previous_claims(services: Services) -> None:
         await inbox.release_leases_of(uow.session, services.instance_id)
         await outbox.release_claims_of(uow.session, services.instance_id)
         await tasks.release_claims_of(uow.session, services.instance_id)
+        await leases.release_leases_of(uow.session, services.instance_id)
         await uow.commit()
 
 

@@ -20,7 +20,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import Bot, InlineKeyboardMarkup, InputFile, Message
@@ -29,7 +29,7 @@ from telegram.ext import BaseRateLimiter
 
 from bot.clock import Every
 from bot.runtime.context import Services
-from storage import outbox
+from storage import leases, outbox
 from storage.errors import is_database_unavailable
 
 logger = logging.getLogger(__name__)
@@ -40,6 +40,8 @@ GROUP_WINDOW_SECONDS = 60.0
 GROUP_MESSAGES_PER_WINDOW = 20
 RECORD_BATCH = 200
 REPLIES_ACTIVE_SECONDS = 10.0
+LEAD_FOR = timedelta(seconds=15)  # an outbox sender that stops renewing is replaced this soon
+LEAD_RENEW = timedelta(seconds=5)
 RELEASE_CHECK_EVERY = timedelta(seconds=5)  # claims of a dead instance: no need to look each poll
 
 
@@ -281,6 +283,7 @@ class OutboxSender:
         self.idle_poll_seconds = idle_poll_seconds
         self.owner = services.instance_id
         self._release_check = Every(services.clock, RELEASE_CHECK_EVERY)
+        self._leading_until: datetime | None = None
         self._wake = asyncio.Event()
         self._queues: dict[int, deque[outbox.OutgoingMessage]] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
@@ -306,11 +309,36 @@ class OutboxSender:
             await self._run(stop)
         finally:
             await recorder
+            if self.services.database.is_postgresql:
+                with contextlib.suppress(Exception):
+                    await self._step_down()
+
+    async def _lead(self) -> bool:
+        """On PostgreSQL only one instance sends the outbox, so the overall rate holds with
+        several instances; the others stand by and one takes over within `LEAD_FOR` of the
+        sender stopping or dying. On SQLite there is one instance: it always sends."""
+        if not self.services.database.is_postgresql:
+            return True
+        now = self.services.clock.now()
+        if self._leading_until is not None and now < self._leading_until - LEAD_FOR + LEAD_RENEW:
+            return True
+        async with self.services.database.unit_of_work() as uow:
+            leading = await leases.take_lease(
+                uow.session, leases.OUTBOX_SENDER, self.owner, now, LEAD_FOR
+            )
+            await uow.commit()
+        self._leading_until = now + LEAD_FOR if leading else None
+        return leading
+
+    async def _step_down(self) -> None:
+        async with self.services.database.unit_of_work() as uow:
+            await leases.release_leases_of(uow.session, self.owner)
+            await uow.commit()
 
     async def _run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
-                claimed = await self._claim()
+                claimed = await self._claim() if await self._lead() else 0
             except Exception as error:
                 if not is_database_unavailable(error):
                     logger.exception("outbox claim failed")

@@ -10,6 +10,7 @@ from storage.models.runtime import (
     FlowState,
     InboxUpdate,
     OutboxMessage,
+    RuntimeLease,
     ScheduledTask,
 )
 from storage.models.sessions import DialogueSession, SessionFeedback, SessionRegistration
@@ -28,6 +29,7 @@ __all__ = [
     "InboxUpdate",
     "Member",
     "OutboxMessage",
+    "RuntimeLease",
     "ScheduledTask",
     "SessionFeedback",
     "SessionRegistration",

@@ -43,6 +43,16 @@ class ChatLease(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
+class RuntimeLease(Base):
+    """A job only one instance may do at a time (e.g. the outbox sender), and who does it."""
+
+    __tablename__ = "runtime_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class FlowState(Base):
     """Where a member is in a multi-step conversation, and every answer given so far."""
 
