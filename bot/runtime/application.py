@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -51,11 +51,13 @@ from handlers import surveys as member_surveys
 from messages import Catalogue
 from storage import inbox, leases, outbox, tasks
 from storage.database import Database
+from storage.errors import is_database_unavailable
 from storage.migrate import upgrade_database
 
 logger = logging.getLogger(__name__)
 
 SENDER_CONNECTIONS = 8
+STARTUP_DATABASE_WAIT_SECONDS = 120.0
 
 # Feature modules, in the order their handlers are tried. Each may define
 # `register(application)`, `register_flows(registry, services)`,
@@ -179,6 +181,26 @@ async def release_previous_claims(services: Services) -> None:
         await uow.commit()
 
 
+async def when_database_available(
+    step: Callable[[], Awaitable[None]], limit: float = STARTUP_DATABASE_WAIT_SECONDS
+) -> None:
+    """Run a start-up step, again while the database is unavailable (PostgreSQL starting up
+    or restarting as the bot starts), for up to `limit` seconds; then the error stands."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit
+    attempt = 0
+    while True:
+        try:
+            await step()
+            return
+        except Exception as error:
+            if not is_database_unavailable(error) or loop.time() >= deadline:
+                raise
+            attempt += 1
+            logger.warning("database unavailable at start (%s); waiting", type(error).__name__)
+            await asyncio.sleep(min(0.5 * attempt, 5.0))
+
+
 class HiwarRuntime:
     """The running bot: database, application, receiver, inbox processor, sender, tick."""
 
@@ -210,7 +232,8 @@ class HiwarRuntime:
         settings, tuning = self.settings, self.tuning
         token = settings.require_token()
         self.database = Database(settings.database_url, pool_size=tuning.pool_size)
-        await upgrade_database(self.database)
+        database = self.database
+        await when_database_available(lambda: upgrade_database(database))
         services = Services(
             settings=settings,
             database=self.database,
@@ -257,7 +280,7 @@ class HiwarRuntime:
             idle_poll_seconds=tuning.idle_poll_seconds,
         )
         self.task_runner = TaskRunner(services)
-        await release_previous_claims(services)
+        await when_database_available(lambda: release_previous_claims(services))
         for feature in self.features:
             on_startup = getattr(feature, "on_startup", None)
             if on_startup is not None:
