@@ -233,3 +233,26 @@ async def test_deletemydata_gives_up_places_and_unlinks_the_member(bot: BotHarne
             )
         )
     assert sorted(linked, key=lambda uid: uid or 0) == [None, 96]
+
+
+async def test_the_card_says_how_many_of_the_seats_left_are_kept_for_women_or_youth(
+    bot: BotHarness,
+) -> None:
+    now = bot.clock.now()
+    session_id = await add_session(
+        bot.db, now, capacity=3, reserved_women=1, reserved_youth=1, title=TITLE
+    )
+    await add_member(bot.db, 81, gender="male", age_group="35_49", now=now)
+    await add_member(bot.db, 82, gender="male", age_group="50_plus", now=now, language="ar")
+    first = bot.user(81, "en")
+    first.command(f"/start s{session_id}")
+    card = await first.reply()
+    assert "Seats left: 3 (2 of them kept for women or young people)" in card.content
+    assert (await take_place(first, card, card.buttons()[0][1])).content.startswith("✅")
+
+    second = bot.user(82, "ar")
+    second.command(f"/start s{session_id}")
+    card = await second.reply()
+    # Two seats are left and both are held: the man who is not young will wait for one.
+    two = "\u20682\u2069"  # numbers are isolated in Arabic text
+    assert f"المقاعد المتبقية: {two} (منها {two} مخصصة للنساء أو الشباب)" in card.content

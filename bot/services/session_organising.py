@@ -21,6 +21,7 @@ from bot.services.sessions import (
     DRAFT,
     PUBLISHED,
     NotADraft,
+    RegistrationCounts,
     SessionCancelled,
     SessionChanged,
     SessionNotFound,
@@ -75,7 +76,7 @@ async def create_session(
     )
     if publish:
         await schedule_session_tasks(uow, row, now)
-    return view_from_row(row, 0, 0)
+    return view_from_row(row)
 
 
 async def publish_session(
@@ -236,7 +237,7 @@ async def sessions_for_staff(uow: UnitOfWork, now: datetime, limit: int = 20) ->
         )
     )
     counts = await registration_counts(uow, [row.id for row in rows])
-    return [view_from_row(row, *counts.get(row.id, (0, 0))) for row in rows]
+    return [view_from_row(row, counts.get(row.id, RegistrationCounts())) for row in rows]
 
 
 async def import_sessions(

@@ -70,10 +70,20 @@ class SessionView:
     reminder_minutes: tuple[int, ...]
     confirmed: int
     waiting: int
+    confirmed_women: int = 0
+    confirmed_youth: int = 0
 
     @property
     def seats_left(self) -> int:
         return max(self.capacity - self.confirmed, 0)
+
+    @property
+    def held_seats(self) -> int:
+        """Of the seats left, how many are still held for women or young people."""
+        unmet = max(self.reserved_women - self.confirmed_women, 0) + max(
+            self.reserved_youth - self.confirmed_youth, 0
+        )
+        return min(unmet, self.seats_left)
 
     def title(self, language: str) -> str:
         return self.title_ar if language == "ar" else self.title_en
@@ -93,30 +103,47 @@ def session_variables(view: SessionView, language: str, catalogue: Catalogue) ->
         "venue": view.venue,
         "governorate": catalogue.plain(language, governorate_key(view.governorate)),
         "seats_left": view.seats_left,
+        "held_seats": view.held_seats,
         "capacity": view.capacity,
         "confirmed": view.confirmed,
         "waiting": view.waiting,
     }
 
 
+@dataclass(frozen=True)
+class RegistrationCounts:
+    confirmed: int = 0
+    waiting: int = 0
+    confirmed_women: int = 0
+    confirmed_youth: int = 0
+
+
 async def registration_counts(
     uow: UnitOfWork, session_ids: list[int]
-) -> dict[int, tuple[int, int]]:
+) -> dict[int, RegistrationCounts]:
     if not session_ids:
         return {}
+    confirmed = SessionRegistration.status == CONFIRMED
     rows = await uow.session.execute(
         select(
             SessionRegistration.session_id,
-            func.sum(case((SessionRegistration.status == CONFIRMED, 1), else_=0)),
+            func.sum(case((confirmed, 1), else_=0)),
             func.sum(case((SessionRegistration.status == WAITING, 1), else_=0)),
+            func.sum(case((confirmed & SessionRegistration.counts_as_woman, 1), else_=0)),
+            func.sum(case((confirmed & SessionRegistration.counts_as_youth, 1), else_=0)),
         )
         .where(SessionRegistration.session_id.in_(session_ids))
         .group_by(SessionRegistration.session_id)
     )
-    return {sid: (int(c or 0), int(w or 0)) for sid, c, w in rows.tuples()}
+    return {
+        sid: RegistrationCounts(*(int(value or 0) for value in values))
+        for sid, *values in rows.tuples()
+    }
 
 
-def view_from_row(row: DialogueSession, confirmed: int, waiting: int) -> SessionView:
+def view_from_row(
+    row: DialogueSession, counts: RegistrationCounts = RegistrationCounts()
+) -> SessionView:
     return SessionView(
         id=row.id,
         version=row.version,
@@ -133,14 +160,16 @@ def view_from_row(row: DialogueSession, confirmed: int, waiting: int) -> Session
         reserved_women=row.reserved_women,
         reserved_youth=row.reserved_youth,
         reminder_minutes=tuple(row.reminder_minutes),
-        confirmed=confirmed,
-        waiting=waiting,
+        confirmed=counts.confirmed,
+        waiting=counts.waiting,
+        confirmed_women=counts.confirmed_women,
+        confirmed_youth=counts.confirmed_youth,
     )
 
 
 async def view_of(uow: UnitOfWork, row: DialogueSession) -> SessionView:
-    confirmed, waiting = (await registration_counts(uow, [row.id])).get(row.id, (0, 0))
-    return view_from_row(row, confirmed, waiting)
+    counts = (await registration_counts(uow, [row.id])).get(row.id, RegistrationCounts())
+    return view_from_row(row, counts)
 
 
 async def get_session(uow: UnitOfWork, session_id: int) -> SessionView:
@@ -262,7 +291,7 @@ async def upcoming_for_member(
         )
     )
     return SessionPage(
-        tuple(view_from_row(row, *counts.get(row.id, (0, 0))) for row in rows),
+        tuple(view_from_row(row, counts.get(row.id, RegistrationCounts())) for row in rows),
         page,
         pages,
         frozenset(mine),
