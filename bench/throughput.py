@@ -43,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -286,10 +287,18 @@ async def wait_polling(api: FakeBotApi, process: subprocess.Popen[bytes], what: 
         await asyncio.sleep(0.1)
 
 
+def calls_made(api: FakeBotApi) -> Counter[str]:
+    """Bot API calls other than polling, by method."""
+    return Counter(call.method for call in api.calls if call.method != "getUpdates")
+
+
 class Result:
-    def __init__(self, inputs: int, elapsed: float, latencies: list[float]) -> None:
+    def __init__(
+        self, inputs: int, elapsed: float, latencies: list[float], calls: Counter[str]
+    ) -> None:
         self.rate = inputs / elapsed
         self.inputs, self.elapsed = inputs, elapsed
+        self.calls = calls
         ordered = sorted(latencies)
         self.p50 = statistics.median(ordered)
         self.p95 = ordered[int(len(ordered) * 0.95)]
@@ -297,7 +306,12 @@ class Result:
     def line(self, name: str) -> str:
         return (
             f"{name:<34} {self.rate:8.1f} inputs/s  ({self.inputs} in {self.elapsed:.1f} s)  "
-            f"latency p50 {self.p50 * 1000:6.1f} ms  p95 {self.p95 * 1000:7.1f} ms"
+            f"latency p50 {self.p50 * 1000:6.1f} ms  p95 {self.p95 * 1000:7.1f} ms\n"
+            f"{'':<34} Bot API calls per input: "
+            + ", ".join(
+                f"{method} {count / self.inputs:.2f}"
+                for method, count in self.calls.most_common(4)
+            )
         )
 
 
@@ -313,9 +327,10 @@ async def run_echo(members: int, concurrency: int, workdir: Path) -> Result:
         try:
             await wait_polling(api, process, "the echo bot")
             elapsed, latencies = await drive_echo(api, members)
+            calls = calls_made(api)
         finally:
             stop_child(process)
-    return Result(members * len(ECHO_SEQUENCE), elapsed, latencies)
+    return Result(members * len(ECHO_SEQUENCE), elapsed, latencies, calls)
 
 
 async def run_hiwar(
@@ -338,17 +353,14 @@ async def run_hiwar(
             )
             await crowd.run(timeout=3600)
             cpu = cpu_seconds(process.pid) - cpu_before
-            if os.environ.get("BENCH_CALLS"):
-                from collections import Counter
-
-                print(Counter(call.method for call in api.calls).most_common())
+            calls = calls_made(api)
             memory = peak_memory_mib(process.pid)
             latencies = reply_latencies(api, crowd.members)
         finally:
             stop_child(process)
     if crowd.inputs != members * len(ECHO_SEQUENCE):
         print(f"note: Hiwar members sent {crowd.inputs} inputs, {crowd.reopens} re-opens")
-    return Result(crowd.inputs, crowd.elapsed, latencies), cpu, memory, crowd.reopens
+    return Result(crowd.inputs, crowd.elapsed, latencies, calls), cpu, memory, crowd.reopens
 
 
 async def main() -> None:

@@ -159,8 +159,8 @@ async def take_chat_lease(
         set_={"owner": owner, "expires_at": now + duration},
         where=or_(ChatLease.expires_at < now, ChatLease.owner == owner),
     )
-    await session.execute(statement)
-    holder = await session.scalar(select(ChatLease.owner).where(ChatLease.chat_key == chat_key))
+    # A row comes back only when the lease was inserted or the update's condition held.
+    holder: str | None = await session.scalar(statement.returning(ChatLease.owner))
     return holder == owner
 
 

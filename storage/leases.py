@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import RuntimeLease
@@ -25,8 +25,8 @@ async def take_lease(
         set_={"owner": owner, "expires_at": now + duration},
         where=or_(RuntimeLease.expires_at < now, RuntimeLease.owner == owner),
     )
-    await session.execute(statement)
-    holder = await session.scalar(select(RuntimeLease.owner).where(RuntimeLease.name == name))
+    # A row comes back only when the lease was inserted or the update's condition held.
+    holder: str | None = await session.scalar(statement.returning(RuntimeLease.owner))
     return holder == owner
 
 
