@@ -59,13 +59,15 @@ class InboxProcessor:
         self._wake = asyncio.Event()
         self._active: dict[int, asyncio.Task[None]] = {}
         self.handled_count = 0
-        self._hinted: set[int] = set()  # chats with updates just stored by this instance
+        # Chats with updates just stored by this instance, in the order they arrived (a dict
+        # keeps insertion order: the chat waiting longest starts first when room frees up).
+        self._hinted: dict[int, None] = {}
         self._scan_needed = True  # look in the inbox for every chat with due updates
 
     def wake(self, chat_keys: Collection[int] = ()) -> None:
         """Updates were stored: start their chats (a scan when the chats are not given)."""
         if chat_keys:
-            self._hinted.update(chat_keys)
+            self._hinted.update(dict.fromkeys(chat_keys))
         else:
             self._scan_needed = True
         self._wake.set()
@@ -113,7 +115,7 @@ class InboxProcessor:
             if len(self._active) >= self.concurrency:
                 return  # the rest start as chats finish
             if chat_key not in self._active:
-                self._hinted.discard(chat_key)
+                del self._hinted[chat_key]
                 self._start_chat(chat_key)
 
     async def _start_scanned_chats(self) -> None:
@@ -177,7 +179,7 @@ class InboxProcessor:
 
     async def _drain_chat(self, chat_key: int) -> None:
         while True:
-            self._hinted.discard(chat_key)  # this read sees whatever was stored until now
+            self._hinted.pop(chat_key, None)  # this read sees whatever was stored until now
             async with self.services.database.unit_of_work(read_only=True) as uow:
                 batch = await inbox.pending_for_chat(
                     uow.session, chat_key, self.services.clock.now(), BATCH
