@@ -139,13 +139,7 @@ class InboxProcessor:
 
     async def _run_chat(self, chat_key: int) -> None:
         try:
-            if self.use_leases and not await self._lease(chat_key):
-                return
-            try:
-                await self._drain_chat(chat_key)
-            finally:
-                if self.use_leases:
-                    await self._release(chat_key)
+            await self._drain_chat(chat_key)
         except asyncio.CancelledError:
             raise
         except Exception as error:
@@ -159,17 +153,23 @@ class InboxProcessor:
             if self._hinted or self._scan_needed:
                 self._wake.set()
 
-    async def _lease(self, chat_key: int) -> bool:
+    async def _next_batch(self, chat_key: int) -> list[inbox.StoredUpdate] | None:
+        """The chat's next due updates; None when another instance holds the chat.
+
+        On PostgreSQL the chat's lease is taken (or renewed) in the same transaction that
+        reads the updates: one round of statements fewer per update than doing both apart.
+        """
+        now = self.services.clock.now()
+        if not self.use_leases:
+            async with self.services.database.unit_of_work(read_only=True) as uow:
+                return await inbox.pending_for_chat(uow.session, chat_key, now, BATCH)
         async with self.services.database.unit_of_work() as uow:
-            taken = await inbox.take_chat_lease(
-                uow.session,
-                chat_key,
-                self.services.instance_id,
-                self.services.clock.now(),
-                LEASE,
-            )
+            owner = self.services.instance_id
+            if not await inbox.take_chat_lease(uow.session, chat_key, owner, now, LEASE):
+                return None
+            batch = await inbox.pending_for_chat(uow.session, chat_key, now, BATCH)
             await uow.commit()
-        return taken
+        return batch
 
     async def _release(self, chat_key: int) -> None:
         with contextlib.suppress(Exception):
@@ -178,25 +178,28 @@ class InboxProcessor:
                 await uow.commit()
 
     async def _drain_chat(self, chat_key: int) -> None:
-        while True:
-            self._hinted.pop(chat_key, None)  # this read sees whatever was stored until now
-            async with self.services.database.unit_of_work(read_only=True) as uow:
-                batch = await inbox.pending_for_chat(
-                    uow.session, chat_key, self.services.clock.now(), BATCH
-                )
-            if not batch:
-                return
-            for position, stored in enumerate(batch):
-                # Only the first update's prefetched language is sure to be current: an
-                # earlier update of the same batch may have changed it.
-                if not await self.handle(stored, language_is_current=position == 0):
-                    return  # postponed: keep this chat's order, try again later
-            if len(batch) < BATCH:
-                # Whatever arrived meanwhile is found by the next scan, which leaving wakes:
-                # one query per update saved in the usual case of one update at a time.
-                return
-            if self.use_leases and not await self._lease(chat_key):
-                return
+        leased = False
+        try:
+            while True:
+                self._hinted.pop(chat_key, None)  # this read sees whatever was stored until now
+                batch = await self._next_batch(chat_key)
+                if batch is None:
+                    return
+                leased = self.use_leases
+                if not batch:
+                    return
+                for position, stored in enumerate(batch):
+                    # Only the first update's prefetched language is sure to be current: an
+                    # earlier update of the same batch may have changed it.
+                    if not await self.handle(stored, language_is_current=position == 0):
+                        return  # postponed: keep this chat's order, try again later
+                if len(batch) < BATCH:
+                    # Whatever arrived meanwhile is hinted by the receiver (or found by the
+                    # next scan): one query per update saved in the usual case.
+                    return
+        finally:
+            if leased:
+                await self._release(chat_key)
 
     async def handle(
         self, stored: inbox.StoredUpdate, *, language_is_current: bool = False
