@@ -322,6 +322,13 @@ class HiwarRuntime:
 
     async def stop(self) -> None:
         self._stop.set()
+        # Wake the loops that sleep between polls, so they see the stop now rather than at
+        # the end of their idle wait.
+        if self.processor is not None:
+            self.processor.wake()
+        if self.sender is not None:
+            self.sender.wake()
+            self.sender.recorder.wake()
         if self._webhook is not None:
             await self._webhook.stop()
         for task in self._loops:

@@ -198,6 +198,10 @@ class OutcomeRecorder:
         self._buffer.append(outcome)
         self._arrived.set()
 
+    def wake(self) -> None:
+        """Look again now (at a stop: write what is left and end)."""
+        self._arrived.set()
+
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set() or self._buffer:
             if not self._buffer:
