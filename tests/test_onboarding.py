@@ -81,6 +81,7 @@ async def test_an_update_right_after_a_language_switch_is_answered_in_the_new_la
     await join(bot, salma, "ar")
     salma.command("/language")
     choose = await salma.reply()
+    await bot.idle()  # the /language update is marked handled, not only answered
     await bot.stop()
     salma.press(choose, text="English")
     salma.command("/privacy")
