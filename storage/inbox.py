@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ChatLease, InboxUpdate, Member
-from storage.upsert import insert_for
+from storage.upsert import insert_for, take_or_renew_lease
 
 PENDING = "pending"
 DONE = "done"
@@ -151,17 +151,9 @@ async def take_chat_lease(
     session: AsyncSession, chat_key: int, owner: str, now: datetime, duration: timedelta
 ) -> bool:
     """Take or renew the lease on a chat; False when another live instance holds it."""
-    statement = insert_for(session, ChatLease).values(
-        chat_key=chat_key, owner=owner, expires_at=now + duration
+    return await take_or_renew_lease(
+        session, ChatLease, "chat_key", chat_key, owner, now, duration
     )
-    statement = statement.on_conflict_do_update(
-        index_elements=["chat_key"],
-        set_={"owner": owner, "expires_at": now + duration},
-        where=or_(ChatLease.expires_at < now, ChatLease.owner == owner),
-    )
-    # A row comes back only when the lease was inserted or the update's condition held.
-    holder: str | None = await session.scalar(statement.returning(ChatLease.owner))
-    return holder == owner
 
 
 async def release_leases_of(session: AsyncSession, owner: str) -> None:

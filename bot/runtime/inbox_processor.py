@@ -100,7 +100,8 @@ class InboxProcessor:
         await self.drain()
 
     async def drain(self) -> None:
-        """Let chats in progress finish the update in hand, then stop."""
+        """Stop the chats in progress (cancelled: an update not yet marked handled is handled
+        again after the restart; its effects commit with the mark, so they are not repeated)."""
         tasks = list(self._active.values())
         for task in tasks:
             task.cancel()
