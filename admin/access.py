@@ -14,8 +14,8 @@ from typing import Any
 
 from telegram import Update
 
+from bot.engines.roles import Role, may_act, roles_of
 from bot.runtime.context import HiwarContext
-from bot.services.roles import Role, may_act, roles_of
 from handlers.fallback import stale_button, unknown_command
 
 StaffCallback = Callable[[Update, HiwarContext], Coroutine[Any, Any, None]]

@@ -16,14 +16,14 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from admin.access import staff_only
 from admin.staff import parse_user_id
+from bot.engines.outbox import Button
+from bot.engines.roles import Role
+from bot.grievances.cases import GrievanceNotFound, NotPermitted
+from bot.moderation.actions import NotStaff
+from bot.moderation.audit_browsing import AuditLine, AuditPage, browse_audit
+from bot.moderation.case_view import case_audit
 from bot.runtime.context import HiwarContext
 from bot.runtime.replies import markup, say, send_html
-from bot.services.audit_browsing import AuditLine, AuditPage, browse_audit
-from bot.services.case_view import case_audit
-from bot.services.grievances import GrievanceNotFound, NotPermitted
-from bot.services.moderation import NotStaff
-from bot.services.outbox import Button
-from bot.services.roles import Role
 from handlers.fallback import unknown_command
 
 staff_commands = (("audit", "staff.commands.audit"),)

@@ -18,12 +18,10 @@ from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from admin.access import StaffCallback, staff_only
-from bot.runtime.context import HiwarContext, Services
-from bot.runtime.replies import markup, say, send_html, show_flow_reply
-from bot.services import broadcast_delivery, flows
-from bot.services.broadcast_delivery import CANCEL_PREFIX, DeliveryContext
-from bot.services.broadcast_flow import CONFIRM_PREFIX, DISCARD_PREFIX, FLOW, NewBroadcastFlow
-from bot.services.broadcasts import (
+from bot.broadcasts import delivery as broadcast_delivery
+from bot.broadcasts.delivery import CANCEL_PREFIX, DeliveryContext
+from bot.broadcasts.flow import CONFIRM_PREFIX, DISCARD_PREFIX, FLOW, NewBroadcastFlow
+from bot.broadcasts.lifecycle import (
     ACTIVE,
     SENDING,
     TASK_ENQUEUE,
@@ -36,10 +34,13 @@ from bot.services.broadcasts import (
     discard_draft,
     recent_broadcasts,
 )
-from bot.services.flows import FlowRegistry
-from bot.services.outbox import Button
-from bot.services.roles import Role
-from bot.services.tasks import TaskRegistry
+from bot.engines import flows
+from bot.engines.flows import FlowRegistry
+from bot.engines.outbox import Button
+from bot.engines.roles import Role
+from bot.engines.tasks import TaskRegistry
+from bot.runtime.context import HiwarContext, Services
+from bot.runtime.replies import markup, say, send_html, show_flow_reply
 from storage.database import UnitOfWork
 
 PREFIX = "bc:"

@@ -29,22 +29,22 @@ from telegram.ext import (
 from admin.access import StaffCallback, staff_only
 from admin.audit_log import show_case_audit
 from admin.moderation import run_case_action, tell_done
+from bot.engines.roles import Role
+from bot.grievances.flow import GrievanceDesk
+from bot.moderation import actions
+from bot.moderation.actions import CaseOutcome
+from bot.moderation.case_view import CaseCard, case_card
 from bot.runtime.context import HiwarContext
 from bot.runtime.replies import markup, say, send_html
-from bot.services import moderation
-from bot.services.case_view import CaseCard, case_card
-from bot.services.grievance_flow import GrievanceDesk
-from bot.services.moderation import CaseOutcome
-from bot.services.roles import Role
 from storage.database import UnitOfWork
 
 AUDIT_CASE_GROUP = -1  # before group 0, where /audit (admins) is handled
 staff_commands = (
-    ("case", "moderation.commands.case"),
-    ("note", "moderation.commands.note"),
-    ("close", "moderation.commands.close"),
-    ("reject", "moderation.commands.reject"),
-    ("duplicate", "moderation.commands.duplicate"),
+    ("case", "actions.commands.case"),
+    ("note", "actions.commands.note"),
+    ("close", "actions.commands.close"),
+    ("reject", "actions.commands.reject"),
+    ("duplicate", "actions.commands.duplicate"),
 )
 
 
@@ -63,7 +63,7 @@ async def case_command(update: Update, ctx: HiwarContext) -> None:
     assert user is not None
     reference, _ = split_command(update)
     if reference is None:
-        await say(update, ctx, "moderation.usage.case")
+        await say(update, ctx, "actions.usage.case")
         return
     language = ctx.language
 
@@ -111,22 +111,22 @@ def case_change_command(
     return command
 
 
-note_command = case_change_command("moderation.usage.note", moderation.add_note)
+note_command = case_change_command("actions.usage.note", actions.add_note)
 close_command = case_change_command(
-    "moderation.usage.close",
-    lambda uow, desk, reference, reason, actor_id, now: moderation.move_case(
+    "actions.usage.close",
+    lambda uow, desk, reference, reason, actor_id, now: actions.move_case(
         uow, desk, reference, "closed", actor_id, now, reason=reason
     ),
 )
 reject_command = case_change_command(
-    "moderation.usage.reject",
-    lambda uow, desk, reference, reason, actor_id, now: moderation.reject_case(
+    "actions.usage.reject",
+    lambda uow, desk, reference, reason, actor_id, now: actions.reject_case(
         uow, desk, reference, "out_of_scope", actor_id, now, note=reason
     ),
 )
 duplicate_command = case_change_command(
-    "moderation.usage.duplicate",
-    lambda uow, desk, reference, main_reference, actor_id, now: moderation.reject_case(
+    "actions.usage.duplicate",
+    lambda uow, desk, reference, main_reference, actor_id, now: actions.reject_case(
         uow, desk, reference, "duplicate", actor_id, now, main_reference=main_reference
     ),
     argument_of=first_word,

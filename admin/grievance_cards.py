@@ -5,7 +5,7 @@ acknowledge, priority, status, note, reply, escalate) carry the case version the
 the services refuse a press on an out-of-date card and the moderator sees the current state.
 Note and reply ask for the text with a message the moderator answers by replying to it.
 
-Cards carry no content (see `bot.services.grievance_notices`). The content is sent here,
+Cards carry no content (see `bot.grievances.notices`). The content is sent here,
 as a direct reply to the staff member's private chat (never the staff group), only after
 the role check of `staff_only` and the safeguarding check of the service, and every opening
 is audited. Voice notes and photos are re-sent by their Telegram file id.
@@ -22,27 +22,27 @@ from telegram.ext import Application, CallbackQueryHandler
 
 from admin.access import staff_only
 from admin.moderation import CaseService, run_case_action, tell_done
-from bot.runtime.context import HiwarContext
-from bot.runtime.replies import say
-from bot.services import moderation
-from bot.services.case_cards import (
+from bot.engines.roles import Role
+from bot.grievances.cases import (
+    CaseDetails,
+    GrievanceNotFound,
+    NotPermitted,
+    case_details,
+)
+from bot.grievances.directory import category
+from bot.grievances.flow import GrievanceDesk
+from bot.grievances.notices import CASE_BUTTON_PREFIX, queue_prompt
+from bot.moderation import actions
+from bot.moderation.actions import CaseOutcome, CaseState
+from bot.moderation.cards import (
     PROMPT_CANCEL,
     CardPress,
     parse_press,
     priority_buttons,
     status_buttons,
 )
-from bot.services.grievance_directory import category
-from bot.services.grievance_flow import GrievanceDesk
-from bot.services.grievance_notices import CASE_BUTTON_PREFIX, queue_prompt
-from bot.services.grievances import (
-    CaseDetails,
-    GrievanceNotFound,
-    NotPermitted,
-    case_details,
-)
-from bot.services.moderation import CaseOutcome, CaseState
-from bot.services.roles import Role
+from bot.runtime.context import HiwarContext
+from bot.runtime.replies import say
 from handlers.fallback import stale_button
 from messages import Catalogue
 from storage.database import UnitOfWork
@@ -145,15 +145,13 @@ def _action(press: CardPress, actor: int) -> CaseService[CaseOutcome]:
     async def run(uow: UnitOfWork, desk: GrievanceDesk, now: datetime) -> CaseOutcome:
         ref = press.reference
         if press.verb == "assign":
-            return await moderation.assign_case(
-                uow, desk, ref, actor, now, expected_version=version
-            )
+            return await actions.assign_case(uow, desk, ref, actor, now, expected_version=version)
         if press.verb == "set_priority":
-            return await moderation.set_priority(
+            return await actions.set_priority(
                 uow, desk, ref, int(press.value), actor, now, expected_version=version
             )
         status = {"ack": "acknowledged", "esc": "escalated"}.get(press.verb, press.value)
-        return await moderation.move_case(
+        return await actions.move_case(
             uow, desk, ref, status, actor, now, expected_version=version
         )
 
@@ -166,7 +164,7 @@ def _question(
     """Check access and version; for note and reply, queue the prompt to answer."""
 
     async def run(uow: UnitOfWork, desk: GrievanceDesk, now: datetime) -> CaseState:
-        grievance = await moderation.open_case_for(uow, press.reference, actor, press.version)
+        grievance = await actions.open_case_for(uow, press.reference, actor, press.version)
         if press.verb in ("note", "reply"):
             catalogue = desk.catalogue
             await queue_prompt(
@@ -175,13 +173,13 @@ def _question(
                 kind=press.verb,
                 reference=grievance.reference,
                 text=catalogue.render(
-                    language, f"moderation.prompt.{press.verb}", reference=grievance.reference
+                    language, f"actions.prompt.{press.verb}", reference=grievance.reference
                 ),
-                cancel_label=catalogue.plain(language, "moderation.prompt.cancel"),
+                cancel_label=catalogue.plain(language, "actions.prompt.cancel"),
                 now=now,
                 nonce=nonce,
             )
-        return await moderation.state_of(uow, grievance)
+        return await actions.state_of(uow, grievance)
 
     return run
 
@@ -196,19 +194,19 @@ async def _ask(update: Update, ctx: HiwarContext, press: CardPress, user_id: int
     if state is None:
         return
     if press.verb in ("note", "reply"):
-        await query.answer(catalogue.plain(language, "moderation.prompt.sent"))
+        await query.answer(catalogue.plain(language, "actions.prompt.sent"))
         return
     await query.answer()
     if press.verb == "pri":
         buttons = priority_buttons(catalogue, language, state.reference, state.version)
         await say(
-            update, ctx, "moderation.choose_priority", buttons=buttons, reference=state.reference
+            update, ctx, "actions.choose_priority", buttons=buttons, reference=state.reference
         )
         return
     buttons = status_buttons(
         catalogue, language, state.reference, state.version, state.next_statuses
     )
-    key = "moderation.choose_status" if buttons else "moderation.no_status_button"
+    key = "actions.choose_status" if buttons else "actions.no_status_button"
     await say(update, ctx, key, buttons=buttons or None, reference=state.reference)
 
 
@@ -233,7 +231,7 @@ async def card_action(update: Update, ctx: HiwarContext) -> None:
 async def cancel_prompt(update: Update, ctx: HiwarContext) -> None:
     query = update.callback_query
     assert query is not None
-    await query.answer(ctx.services.catalogue.plain(ctx.language, "moderation.prompt.cancelled"))
+    await query.answer(ctx.services.catalogue.plain(ctx.language, "actions.prompt.cancelled"))
     if query.message is not None:
         try:
             await ctx.bot.delete_message(query.message.chat.id, query.message.message_id)

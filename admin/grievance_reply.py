@@ -20,14 +20,14 @@ from telegram.ext import Application, CommandHandler, MessageHandler, filters
 
 from admin.access import staff_only
 from admin.moderation import run_case_action, tell_done
+from bot.engines.roles import Role, may_act, roles_of
+from bot.grievances.flow import GrievanceDesk
+from bot.grievances.notices import CASE_BUTTON_PREFIX, card_reference_at
+from bot.moderation import actions
+from bot.moderation.actions import CaseOutcome
+from bot.moderation.cards import PROMPT_CANCEL
 from bot.runtime.context import HiwarContext
 from bot.runtime.replies import say
-from bot.services import moderation
-from bot.services.case_cards import PROMPT_CANCEL
-from bot.services.grievance_flow import GrievanceDesk
-from bot.services.grievance_notices import CASE_BUTTON_PREFIX, card_reference_at
-from bot.services.moderation import CaseOutcome
-from bot.services.roles import Role, may_act, roles_of
 from storage.database import UnitOfWork
 
 staff_commands = (("reply", "grievances.commands.reply"),)
@@ -45,7 +45,7 @@ async def reply_command(update: Update, ctx: HiwarContext) -> None:
     reference, text = parts[1], parts[2].strip()
 
     async def relay(uow: UnitOfWork, desk: GrievanceDesk, now: datetime) -> CaseOutcome:
-        return await moderation.reply_to_member(uow, desk, reference, text, user.id, now)
+        return await actions.reply_to_member(uow, desk, reference, text, user.id, now)
 
     outcome = await run_case_action(update, ctx, relay)
     if outcome is None:
@@ -94,17 +94,17 @@ async def reply_to_card(update: Update, ctx: HiwarContext) -> None:
             return  # not staff: a group member chatting, not ours to answer
         target = await card_reference_at(uow, message.chat.id, message.reply_to_message.message_id)
     if target is None:
-        await say(update, ctx, "moderation.card_unknown")
+        await say(update, ctx, "actions.card_unknown")
         return
     if not text:
-        await say(update, ctx, "moderation.reply_text_only")
+        await say(update, ctx, "actions.reply_text_only")
         return
     reference = target.reference
 
     async def act(uow: UnitOfWork, desk: GrievanceDesk, now: datetime) -> CaseOutcome:
         if target.kind == "note":
-            return await moderation.add_note(uow, desk, reference, text, user.id, now)
-        return await moderation.reply_to_member(uow, desk, reference, text, user.id, now)
+            return await actions.add_note(uow, desk, reference, text, user.id, now)
+        return await actions.reply_to_member(uow, desk, reference, text, user.id, now)
 
     outcome = await run_case_action(update, ctx, act)
     if outcome is not None:

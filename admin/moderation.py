@@ -15,13 +15,12 @@ from typing import Any, TypeVar
 from telegram import Update
 from telegram.ext import Application
 
-from bot.runtime.context import HiwarContext, Services
-from bot.runtime.replies import say
-from bot.services.grievance_directory import category
-from bot.services.grievance_flow import GrievanceDesk
-from bot.services.grievance_notices import ACK_NUDGE_TASK, CARD_REFRESH_TASK, refresh_cards
-from bot.services.grievances import GrievanceNotFound, NotPermitted
-from bot.services.moderation import (
+from bot.engines.tasks import TaskRegistry
+from bot.grievances.cases import GrievanceNotFound, NotPermitted
+from bot.grievances.directory import category
+from bot.grievances.flow import GrievanceDesk
+from bot.grievances.notices import ACK_NUDGE_TASK, CARD_REFRESH_TASK, refresh_cards
+from bot.moderation.actions import (
     CaseChanged,
     CaseOutcome,
     CaseState,
@@ -32,7 +31,7 @@ from bot.services.moderation import (
     SameCase,
     current_state,
 )
-from bot.services.moderation_schedule import (
+from bot.moderation.schedule import (
     DIGEST_TASK,
     SPIKE_TASK,
     ModerationPolicy,
@@ -43,7 +42,8 @@ from bot.services.moderation_schedule import (
     send_ack_nudge,
     send_digest,
 )
-from bot.services.tasks import TaskRegistry
+from bot.runtime.context import HiwarContext, Services
+from bot.runtime.replies import say
 from handlers.grievances import desk_of
 from storage.database import UnitOfWork
 from storage.models import Grievance

@@ -14,18 +14,18 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler
 
 from admin.access import staff_only
+from bot.broadcasts.flow import CONFIRM_PREFIX, DISCARD_PREFIX
+from bot.engines.outbox import Button
+from bot.engines.roles import Role
+from bot.grievances.directory import category
+from bot.grievances.export import export_cases
+from bot.grievances.stats import Cell, case_stats, shown, trend_chart_png, weekly_trend
+from bot.members.demographics import GOVERNORATES
+from bot.moderation.actions import NotStaff
+from bot.moderation.queue import BadFilter, parse_filters
+from bot.moderation.you_said_we_did import NotOrganiser, UnknownGovernorate, draft_feedback
 from bot.runtime.context import HiwarContext
 from bot.runtime.replies import say
-from bot.services.broadcast_flow import CONFIRM_PREFIX, DISCARD_PREFIX
-from bot.services.case_queue import BadFilter, parse_filters
-from bot.services.demographics import GOVERNORATES
-from bot.services.feedback_loop import NotOrganiser, UnknownGovernorate, draft_feedback
-from bot.services.grievance_directory import category
-from bot.services.grievance_export import export_cases
-from bot.services.grievance_stats import Cell, case_stats, shown, trend_chart_png, weekly_trend
-from bot.services.moderation import NotStaff
-from bot.services.outbox import Button
-from bot.services.roles import Role
 
 staff_commands = (
     ("stats", "moderation.commands.stats"),

@@ -11,14 +11,14 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from admin.access import staff_only
+from bot.engines.outbox import Button
+from bot.engines.roles import Role
+from bot.grievances.cases import GrievanceNotFound
+from bot.grievances.directory import category
+from bot.moderation.actions import NotStaff
+from bot.moderation.queue import BadFilter, QueueFilters, QueuePage, parse_filters, queue_page
 from bot.runtime.context import HiwarContext
 from bot.runtime.replies import markup, say, send_html
-from bot.services.case_queue import BadFilter, QueueFilters, QueuePage, parse_filters, queue_page
-from bot.services.grievance_directory import category
-from bot.services.grievances import GrievanceNotFound
-from bot.services.moderation import NotStaff
-from bot.services.outbox import Button
-from bot.services.roles import Role
 from handlers.fallback import stale_button
 
 staff_commands = (("queue", "moderation.commands.queue"),)

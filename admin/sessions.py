@@ -16,17 +16,18 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from admin.access import StaffCallback, staff_only
+from bot.engines import flows
+from bot.engines.flows import FlowRegistry
+from bot.engines.numbers import parse_integer
+from bot.engines.outbox import Button
+from bot.engines.roles import Role
 from bot.runtime.context import HiwarContext, Services
 from bot.runtime.replies import say, show_flow_reply
-from bot.services import flows, session_checkin, session_exports, session_organising
-from bot.services.flows import FlowRegistry
-from bot.services.numbers import parse_integer
-from bot.services.outbox import Button
-from bot.services.roles import Role
-from bot.services.session_authoring import EDIT_FLOW, NEW_FLOW, EditSessionFlow, NewSessionFlow
-from bot.services.session_feedback import feedback_summary
-from bot.services.session_input import InvalidSessionInput
-from bot.services.sessions import (
+from bot.sessions import checkin as session_checkin
+from bot.sessions import exports, organising
+from bot.sessions.authoring import EDIT_FLOW, NEW_FLOW, EditSessionFlow, NewSessionFlow
+from bot.sessions.feedback import feedback_summary
+from bot.sessions.lifecycle import (
     DRAFT,
     NotADraft,
     SessionCancelled,
@@ -36,6 +37,7 @@ from bot.services.sessions import (
     get_session,
     session_variables,
 )
+from bot.sessions.organiser_input import InvalidSessionInput
 
 PREFIX = "sadm:"
 MAX_LISTED_CODES = 60
@@ -88,7 +90,7 @@ async def new_session(update: Update, ctx: HiwarContext) -> None:
 
 async def list_for_staff(update: Update, ctx: HiwarContext) -> None:
     async with ctx.services.database.unit_of_work() as uow:
-        views = await session_organising.sessions_for_staff(uow, _now(ctx))
+        views = await organising.sessions_for_staff(uow, _now(ctx))
     if not views:
         await say(update, ctx, "sessions.admin.none")
         return
@@ -159,7 +161,7 @@ async def start_edit(update: Update, ctx: HiwarContext, session_id: int, version
 async def publish(update: Update, ctx: HiwarContext, session_id: int, version: int) -> None:
     try:
         async with ctx.unit_of_work() as uow:
-            view = await session_organising.publish_session(
+            view = await organising.publish_session(
                 uow, session_id, actor_id=_actor(update), now=_now(ctx), expected_version=version
             )
             await uow.commit()
@@ -187,7 +189,7 @@ async def ask_cancel(update: Update, ctx: HiwarContext, session_id: int, version
 async def cancel(update: Update, ctx: HiwarContext, session_id: int, version: int) -> None:
     try:
         async with ctx.unit_of_work() as uow:
-            outcome = await session_organising.cancel_session(
+            outcome = await organising.cancel_session(
                 uow,
                 ctx.services.catalogue,
                 session_id,
@@ -218,7 +220,7 @@ async def send_attendees(update: Update, ctx: HiwarContext, session_id: int) -> 
     catalogue, language = ctx.services.catalogue, ctx.language
     try:
         async with ctx.unit_of_work() as uow:
-            report = await session_exports.attendees_report(
+            report = await exports.attendees_report(
                 uow, session_id, actor_id=_actor(update), now=_now(ctx)
             )
             await uow.commit()
@@ -232,9 +234,9 @@ async def send_attendees(update: Update, ctx: HiwarContext, session_id: int) -> 
             language,
             "sessions.attendees.count_line",
             dimension=catalogue.plain(language, f"sessions.export.dimension_{c.dimension}"),
-            value=session_exports.value_label(catalogue, language, c.dimension, c.value),
-            registered=session_exports.suppressed(c.registered),
-            attended=session_exports.suppressed(c.attended),
+            value=exports.value_label(catalogue, language, c.dimension, c.value),
+            registered=exports.suppressed(c.registered),
+            attended=exports.suppressed(c.attended),
         )
         for c in report.counts
     ]
@@ -256,12 +258,12 @@ async def send_attendees(update: Update, ctx: HiwarContext, session_id: int) -> 
     name = f"session-{session_id}-attendees"
     await ctx.bot.send_document(
         chat.id,
-        session_exports.attendees_csv(report, catalogue, language),
+        exports.attendees_csv(report, catalogue, language),
         filename=f"{name}.csv",
     )
     await ctx.bot.send_document(
         chat.id,
-        session_exports.attendees_xlsx(report, catalogue, language),
+        exports.attendees_xlsx(report, catalogue, language),
         filename=f"{name}.xlsx",
     )
 

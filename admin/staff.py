@@ -1,6 +1,6 @@
 """Role administration for admins (SPEC §4.3): /grant USER_ID ROLE, /revoke USER_ID ROLE, /staff.
 
-Every change is audited by `bot.services.roles`. `ADMIN_IDS` are made admins at start-up,
+Every change is audited by `bot.engines.roles`. `ADMIN_IDS` are made admins at start-up,
 after which the command menus are published (staff commands only in staff chats).
 """
 
@@ -17,10 +17,8 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler
 
 from admin.access import StaffCallback, staff_only
-from bot.runtime.context import HiwarContext, Services
-from bot.runtime.replies import say, send_html
-from bot.services.numbers import parse_integer
-from bot.services.roles import (
+from bot.engines.numbers import parse_integer
+from bot.engines.roles import (
     Role,
     UnknownRole,
     bootstrap_admins,
@@ -29,6 +27,8 @@ from bot.services.roles import (
     parse_role,
     revoke_role,
 )
+from bot.runtime.context import HiwarContext, Services
+from bot.runtime.replies import say, send_html
 from handlers.command_menus import command_menu_of, publish_command_menus, refresh_staff_chat
 from storage.database import UnitOfWork
 

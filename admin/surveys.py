@@ -25,21 +25,12 @@ from telegram.ext import (
 )
 
 from admin.access import StaffCallback, staff_only
+from bot.engines.numbers import parse_integer
+from bot.engines.outbox import Button
+from bot.engines.roles import Role, may_act, roles_of
 from bot.runtime.context import HiwarContext
 from bot.runtime.replies import say, send_html
-from bot.services.numbers import parse_integer
-from bot.services.outbox import Button
-from bot.services.roles import Role, may_act, roles_of
-from bot.services.survey_presentation import (
-    BREAKDOWN_LIMIT,
-    breakdown_variables,
-    group_labels,
-    preview_variables,
-    problem_lines,
-)
-from bot.services.survey_report import collect_results, render_report
-from bot.services.survey_results import SurveyResults
-from bot.services.surveys import (
+from bot.surveys.lifecycle import (
     SurveyNotFound,
     SurveyStatus,
     SurveySummary,
@@ -49,8 +40,17 @@ from bot.services.surveys import (
     publish_survey,
     survey_with_form,
 )
-from bot.services.xlsform_form import LANGUAGES, SurveyForm
-from bot.services.xlsform_reading import (
+from bot.surveys.presentation import (
+    BREAKDOWN_LIMIT,
+    breakdown_variables,
+    group_labels,
+    preview_variables,
+    problem_lines,
+)
+from bot.surveys.report import collect_results, render_report
+from bot.surveys.results import SurveyResults
+from bot.surveys.xlsform.form import LANGUAGES, SurveyForm
+from bot.surveys.xlsform.reading import (
     MAX_WORKBOOK_BYTES,
     FormProblem,
     FormRefused,

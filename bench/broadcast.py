@@ -41,9 +41,7 @@ if str(ROOT) not in sys.path:
 from bot.clock import SystemClock  # noqa: E402
 from storage.database import Database  # noqa: E402
 from storage.migrate import upgrade_database  # noqa: E402
-from tests.fake_telegram import FakeBotApi, SimulatedUser, TgUser  # noqa: E402
-from tests.support.databases import reset_postgres  # noqa: E402
-from tests.test_broadcast_support import (  # noqa: E402
+from tests.broadcasts.test_broadcast_support import (  # noqa: E402
     add_members,
     compose,
     crowd,
@@ -51,6 +49,8 @@ from tests.test_broadcast_support import (  # noqa: E402
     make_organiser,
     member_row,
 )
+from tests.fake_telegram import FakeBotApi, SimulatedUser, TgUser  # noqa: E402
+from tests.support.databases import reset_postgres  # noqa: E402
 
 ORGANISER = 900
 TALKER = 901  # a member who uses the bot while the announcement goes out

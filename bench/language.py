@@ -6,7 +6,7 @@ Run from the repository root::
 
 What it measures, in one run over ``tests/data/language_corpus.tsv``:
 
-* accuracy of :func:`bot.services.language.detect_text_language` (``None`` counts as the
+* accuracy of :func:`bot.members.language.detect_text_language` (``None`` counts as the
   corpus label ``none``);
 * accuracy of plain ``langdetect.detect`` (all 55 profiles, ``DetectorFactory.seed = 0``),
   mapping ``"ar"`` to ``ar``, any other language to ``en`` and exceptions to ``none``, which
@@ -37,7 +37,7 @@ if str(ROOT) not in sys.path:
 
 from langdetect import DetectorFactory, LangDetectException, detect  # noqa: E402
 
-from bot.services.language import detect_text_language  # noqa: E402
+from bot.members.language import detect_text_language  # noqa: E402
 
 CORPUS_PATH = ROOT / "tests" / "data" / "language_corpus.tsv"
 KURDISH_ONLY_LETTERS = frozenset("ڕڵۆێە")
@@ -58,7 +58,7 @@ def load_corpus() -> list[tuple[str, str]]:
 
 
 def category(label: str, text: str) -> str:
-    """Same categories as tests/test_language_detection.py."""
+    """Same categories as tests/members/test_language_detection.py."""
     if label == "none":
         return "none"
     names = [unicodedata.name(ch, "") for ch in _URL_RE.sub(" ", text) if ch.isalpha()]

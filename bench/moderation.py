@@ -38,22 +38,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sqlalchemy import insert, select, text
 
-from bot.services import field_encryption
-from bot.services.case_queue import QueueFilters, queue_page
-from bot.services.case_view import case_card
-from bot.services.demographics import GOVERNORATES
-from bot.services.grievance_directory import categories
-from bot.services.grievance_export import export_cases
-from bot.services.grievance_flow import GrievanceDesk
-from bot.services.grievance_lexicon import default_lexicon
-from bot.services.grievance_policy import GrievancePolicy
-from bot.services.grievance_references import (
+from bot.engines import field_encryption
+from bot.engines.roles import Role, grant_role
+from bot.grievances.directory import categories
+from bot.grievances.export import export_cases
+from bot.grievances.flow import GrievanceDesk
+from bot.grievances.lexicon import default_lexicon
+from bot.grievances.policy import GrievancePolicy
+from bot.grievances.references import (
     ALPHABET,
     check_character,
     format_reference,
 )
-from bot.services.grievance_stats import case_stats
-from bot.services.roles import Role, grant_role
+from bot.grievances.stats import case_stats
+from bot.members.demographics import GOVERNORATES
+from bot.moderation.case_view import case_card
+from bot.moderation.queue import QueueFilters, queue_page
 from messages import Catalogue
 from storage.database import Database
 from storage.migrate import upgrade_database

@@ -49,11 +49,11 @@ from telegram import Update  # noqa: E402
 from telegram.ext import Application, MessageHandler, filters  # noqa: E402
 
 from bot.runtime.application import HiwarRuntime, Tuning  # noqa: E402
-from bot.services.survey_presentation import group_labels  # noqa: E402
-from bot.services.survey_report import render_report  # noqa: E402
-from bot.services.survey_results import build_results  # noqa: E402
-from bot.services.surveys import import_survey, publish_survey  # noqa: E402
-from bot.services.xlsform_reading import read_xlsform  # noqa: E402
+from bot.surveys.lifecycle import import_survey, publish_survey  # noqa: E402
+from bot.surveys.presentation import group_labels  # noqa: E402
+from bot.surveys.report import render_report  # noqa: E402
+from bot.surveys.results import build_results  # noqa: E402
+from bot.surveys.xlsform.reading import read_xlsform  # noqa: E402
 from messages import Catalogue  # noqa: E402
 from storage.models import Member, SurveyAnswer, SurveyResponse  # noqa: E402
 from tests.fake_telegram import FakeBotApi, SimulatedUser, TgUser  # noqa: E402

@@ -54,8 +54,8 @@ if str(ROOT) not in sys.path:
 
 from sqlalchemy import func, insert, select  # noqa: E402
 
-from bot.services.surveys import import_survey, publish_survey  # noqa: E402
-from bot.services.xlsform_reading import read_xlsform  # noqa: E402
+from bot.surveys.lifecycle import import_survey, publish_survey  # noqa: E402
+from bot.surveys.xlsform.reading import read_xlsform  # noqa: E402
 from storage.database import Database  # noqa: E402
 from storage.migrate import upgrade_database  # noqa: E402
 from storage.models import Grievance, Member, SurveyResponse  # noqa: E402

@@ -2,7 +2,7 @@
 commands only in staff chats (each staff member's private chat and MODERATOR_CHAT_ID).
 
 The commands come from the feature modules' `member_commands` / `staff_commands` (see
-`bot.services.command_menu`); the roles of a staff command come from its handler's
+`bot.engines.command_menu`); the roles of a staff command come from its handler's
 `staff_only` guard.
 """
 
@@ -18,9 +18,9 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler
 
 from admin.access import allowed_roles_of
+from bot.engines.command_menu import CommandMenu, MenuCommand, collect_commands
+from bot.engines.roles import Role, list_staff, roles_of
 from bot.runtime.context import HiwarContext, Services
-from bot.services.command_menu import CommandMenu, MenuCommand, collect_commands
-from bot.services.roles import Role, list_staff, roles_of
 from messages import LANGUAGES
 
 logger = logging.getLogger(__name__)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from telegram import Update
 
+from bot.engines.outbox import Button
+from bot.members.records import has_consented
 from bot.runtime.context import HiwarContext
 from bot.runtime.replies import say
-from bot.services.members import has_consented
-from bot.services.outbox import Button
 
 
 async def require_consent(update: Update, ctx: HiwarContext, resume: str | None = None) -> bool:

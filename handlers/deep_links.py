@@ -15,9 +15,9 @@ from collections.abc import Awaitable, Callable
 
 from telegram import Update
 
+from bot.members.onboarding import ID_PREFIXES, StartPayload
 from bot.runtime.context import HiwarContext
 from bot.runtime.replies import say
-from bot.services.onboarding import ID_PREFIXES, StartPayload
 
 StartRoute = Callable[[Update, HiwarContext, int | None], Awaitable[None]]
 MenuAction = Callable[[Update, HiwarContext], Awaitable[None]]

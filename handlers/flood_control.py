@@ -1,4 +1,4 @@
-"""The flood-control pre-filter (SPEC §7); the policy and its reasons are in bot.services.flood.
+"""The flood-control pre-filter (SPEC §7); the policy and its reasons are in bot.members.flood.
 
 Runs after the language pre-filter and before every feature. A member over the limit gets
 one polite "please slow down"; then the update goes quiet (no replies) but is still handled,
@@ -10,9 +10,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, TypeHandler
 
+from bot.members.flood import FloodGate, FloodVerdict, policy_from_settings
 from bot.runtime.context import HiwarContext, current_scope
 from bot.runtime.replies import say
-from bot.services.flood import FloodGate, FloodVerdict, policy_from_settings
 from handlers.prefilters import LANGUAGE_GROUP
 
 FLOOD_GROUP = LANGUAGE_GROUP + 10

@@ -5,10 +5,10 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot.engines import flows
+from bot.engines.flows import FlowInput, Media
 from bot.runtime.context import HiwarContext
 from bot.runtime.replies import CANCEL, FLOW_CALLBACK_PREFIX, say, show_flow_reply
-from bot.services import flows
-from bot.services.flows import FlowInput, Media
 
 MAX_TEXT = 4096
 PRIVATE = filters.ChatType.PRIVATE

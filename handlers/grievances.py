@@ -14,13 +14,14 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.runtime.context import HiwarContext, Services
-from bot.runtime.replies import say, show_flow_reply
-from bot.services import field_encryption, flows, grievance_followup
-from bot.services.erasure import register_erasure_hook
-from bot.services.flows import FlowRegistry, FlowReply, Text
-from bot.services.grievance_directory import category
-from bot.services.grievance_flow import (
+from bot.engines import field_encryption, flows
+from bot.engines.flows import FlowRegistry, FlowReply, Text
+from bot.engines.outbox import Button
+from bot.engines.tasks import TaskRegistry
+from bot.grievances import followup
+from bot.grievances.cases import GrievanceNotFound, erase_member_grievances
+from bot.grievances.directory import category
+from bot.grievances.flow import (
     ADDITION_FLOW,
     APPEAL_FLOW,
     REPORT_FLOW,
@@ -28,13 +29,13 @@ from bot.services.grievance_flow import (
     GrievanceDesk,
     ReportFlow,
 )
-from bot.services.grievance_lexicon import default_lexicon
-from bot.services.grievance_policy import policy_from
-from bot.services.grievance_submission import next_report_allowed_at
-from bot.services.grievance_tasks import register_grievance_tasks, schedule_retention
-from bot.services.grievances import GrievanceNotFound, erase_member_grievances
-from bot.services.outbox import Button
-from bot.services.tasks import TaskRegistry
+from bot.grievances.lexicon import default_lexicon
+from bot.grievances.policy import policy_from
+from bot.grievances.submission import next_report_allowed_at
+from bot.grievances.tasks import register_grievance_tasks, schedule_retention
+from bot.members.erasure import register_erasure_hook
+from bot.runtime.context import HiwarContext, Services
+from bot.runtime.replies import say, show_flow_reply
 from handlers import deep_links, flow_input
 from handlers.consent import require_consent
 from storage.database import UnitOfWork
@@ -122,7 +123,7 @@ async def list_reports(update: Update, ctx: HiwarContext) -> None:
     if user is None:
         return
     async with ctx.services.database.unit_of_work() as uow:
-        lines = await grievance_followup.list_own_reports(uow, user.id)
+        lines = await followup.list_own_reports(uow, user.id)
     if not lines:
         await say(update, ctx, "grievances.status_none")
         return
@@ -146,7 +147,7 @@ async def show_report(update: Update, ctx: HiwarContext, reference: str) -> None
     desk = desk_of(services)
     try:
         async with services.database.unit_of_work() as uow:
-            report = await grievance_followup.own_report(
+            report = await followup.own_report(
                 uow,
                 user.id,
                 reference,
@@ -199,16 +200,16 @@ async def start_follow_up(update: Update, ctx: HiwarContext, kind: str, referenc
     async with ctx.unit_of_work() as uow:
         try:
             if kind == "addition":
-                canonical = await grievance_followup.check_can_add(uow, user.id, reference)
+                canonical = await followup.check_can_add(uow, user.id, reference)
             else:
-                canonical = await grievance_followup.check_can_appeal(
+                canonical = await followup.check_can_appeal(
                     uow, user.id, reference, now, desk.policy
                 )
         except GrievanceNotFound:
             problem = "grievances.not_found"
-        except grievance_followup.ReportNotOpen:
+        except followup.ReportNotOpen:
             problem = "grievances.addition_closed"
-        except grievance_followup.AppealNotAllowed as error:
+        except followup.AppealNotAllowed as error:
             problem = f"grievances.appeal_refused.{error.reason}"
         else:
             name = ADDITION_FLOW if kind == "addition" else APPEAL_FLOW

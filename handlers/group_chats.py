@@ -9,9 +9,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, ApplicationHandlerStop, MessageHandler, filters
 
+from bot.engines.outbox import Button
 from bot.runtime.context import HiwarContext
 from bot.runtime.replies import say
-from bot.services.outbox import Button
 from handlers.command_menus import command_menu_of
 from handlers.prefilters import LANGUAGE_GROUP
 

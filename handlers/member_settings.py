@@ -5,13 +5,14 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
+from bot.engines import flows
+from bot.engines.flows import FlowRegistry
+from bot.engines.outbox import Button
+from bot.members import membership
+from bot.members.erasure import erase_member
+from bot.members.onboarding import PROFILE_FLOW, ProfileFlow
 from bot.runtime.context import HiwarContext, current_scope
 from bot.runtime.replies import say, show_flow_reply
-from bot.services import flows, membership
-from bot.services.erasure import erase_member
-from bot.services.flows import FlowRegistry
-from bot.services.onboarding import PROFILE_FLOW, ProfileFlow
-from bot.services.outbox import Button
 from handlers import deep_links
 from handlers.consent import require_consent
 from handlers.onboarding import privacy, show_notice

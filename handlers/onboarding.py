@@ -10,14 +10,14 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
+from bot.engines.command_menu import MenuCommand
+from bot.engines.outbox import Button
+from bot.engines.roles import roles_of
+from bot.members import membership
+from bot.members.language import detect_text_language, language_from_telegram_code
+from bot.members.onboarding import StartPayload, parse_start_payload
 from bot.runtime.context import HiwarContext, current_scope
 from bot.runtime.replies import say, send_html
-from bot.services import membership
-from bot.services.command_menu import MenuCommand
-from bot.services.language import detect_text_language, language_from_telegram_code
-from bot.services.onboarding import StartPayload, parse_start_payload
-from bot.services.outbox import Button
-from bot.services.roles import roles_of
 from handlers import deep_links
 from handlers.command_menus import command_menu_of
 from handlers.prefilters import text_of

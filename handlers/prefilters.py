@@ -5,9 +5,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, TypeHandler
 
+from bot.members.language import choose_language
+from bot.members.records import stored_language
 from bot.runtime.context import HiwarContext, current_scope
-from bot.services.language import choose_language
-from bot.services.members import stored_language
 
 LANGUAGE_GROUP = -100
 

@@ -7,24 +7,22 @@ details instead of acting on the old ones.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from telegram import Update
-from telegram.error import Forbidden
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
+from bot.engines.flows import FlowRegistry
+from bot.engines.numbers import parse_integer
+from bot.engines.outbox import Button
+from bot.engines.tasks import TaskRegistry
+from bot.members.erasure import register_erasure_hook
 from bot.runtime.context import HiwarContext, Services
 from bot.runtime.replies import markup, say, send_html, show_flow_reply
-from bot.services import session_feedback, session_registration, session_reminders
-from bot.services.erasure import register_erasure_hook
-from bot.services.flows import FlowRegistry
-from bot.services.numbers import parse_integer
-from bot.services.outbox import Button
-from bot.services.session_calendar import calendar_file, calendar_filename, qr_png
-from bot.services.session_registration import AlreadyRegistered, SessionStarted, Ticket
-from bot.services.sessions import (
-    CONFIRMED,
+from bot.sessions import feedback as session_feedback
+from bot.sessions import registration
+from bot.sessions import reminders as session_reminders
+from bot.sessions.lifecycle import (
     FEEDBACK_TASK,
     REMINDER_TASK,
     SessionCancelled,
@@ -32,16 +30,24 @@ from bot.services.sessions import (
     SessionNotFound,
     SessionView,
     get_session,
-    session_variables,
     upcoming_for_member,
 )
-from bot.services.tasks import TaskRegistry
+from bot.sessions.registration import AlreadyRegistered, SessionStarted
 from handlers import deep_links
 from handlers.consent import require_consent
+from handlers.session_tickets import (
+    PREFIX,
+    ask_cancel,
+    button_label,
+    cancel_place,
+    my_sessions,
+    resend_ticket,
+    session_vars,
+    shortened,
+    show_ticket,
+)
 
-logger = logging.getLogger(__name__)
 PRIVATE = filters.ChatType.PRIVATE
-PREFIX = "ses:"
 ACTIONS = frozenset({"r", "p", "c", "x", "k", "t", "o"})
 
 member_commands = (
@@ -50,26 +56,14 @@ member_commands = (
 )
 
 
-def _variables(ctx: HiwarContext, view: SessionView) -> dict[str, Any]:
-    return session_variables(view, ctx.language, ctx.services.catalogue)
-
-
-def _label(ctx: HiwarContext, key: str, **variables: object) -> str:
-    return ctx.services.catalogue.plain(ctx.language, key, **variables)
-
-
-def _short(text: str, limit: int = 28) -> str:
-    return text if len(text) <= limit else f"{text[: limit - 1]}…"
-
-
 def session_button(ctx: HiwarContext, view: SessionView, registered: bool) -> Button:
-    title = _short(view.title(ctx.language))
+    title = shortened(view.title(ctx.language))
     if registered:
         return Button(
-            _label(ctx, "sessions.buttons.registered", title=title), f"{PREFIX}o:{view.id}"
+            button_label(ctx, "sessions.buttons.registered", title=title), f"{PREFIX}o:{view.id}"
         )
     key = "sessions.buttons.register" if view.seats_left else "sessions.buttons.waitlist"
-    return Button(_label(ctx, key, title=title), f"{PREFIX}r:{view.id}:{view.version}")
+    return Button(button_label(ctx, key, title=title), f"{PREFIX}r:{view.id}:{view.version}")
 
 
 async def show_page(update: Update, ctx: HiwarContext, page: int) -> None:
@@ -83,7 +77,7 @@ async def show_page(update: Update, ctx: HiwarContext, page: int) -> None:
         return
     catalogue = services.catalogue
     items = [
-        catalogue.render(ctx.language, "sessions.list.item", **_variables(ctx, view))
+        catalogue.render(ctx.language, "sessions.list.item", **session_vars(ctx, view))
         for view in listing.sessions
     ]
     header = catalogue.render(
@@ -94,9 +88,11 @@ async def show_page(update: Update, ctx: HiwarContext, page: int) -> None:
     ]
     pager: list[Button] = []
     if listing.page > 0:
-        pager.append(Button(_label(ctx, "sessions.buttons.previous"), f"{PREFIX}p:{page - 1}"))
+        pager.append(
+            Button(button_label(ctx, "sessions.buttons.previous"), f"{PREFIX}p:{page - 1}")
+        )
     if listing.page + 1 < listing.pages:
-        pager.append(Button(_label(ctx, "sessions.buttons.next"), f"{PREFIX}p:{page + 1}"))
+        pager.append(Button(button_label(ctx, "sessions.buttons.next"), f"{PREFIX}p:{page + 1}"))
     if pager:
         rows.append(pager)
     await send_html(update, ctx, "\n\n".join([header, *items]), markup(rows))
@@ -117,7 +113,7 @@ async def show_session(update: Update, ctx: HiwarContext, view: SessionView) -> 
     async with ctx.services.database.unit_of_work() as uow:
         mine = [
             t
-            for t in await session_registration.my_tickets(uow, user.id, ctx.services.clock.now())
+            for t in await registration.my_tickets(uow, user.id, ctx.services.clock.now())
             if t.session.id == view.id
         ]
     if mine:
@@ -128,7 +124,7 @@ async def show_session(update: Update, ctx: HiwarContext, view: SessionView) -> 
         ctx,
         "sessions.card",
         buttons=[[session_button(ctx, view, False)]],
-        **_variables(ctx, view),
+        **session_vars(ctx, view),
     )
 
 
@@ -147,47 +143,11 @@ async def open_session_from_link(
     if view is None or view.status not in ("published", "cancelled"):
         await say(update, ctx, "sessions.errors.not_found")
     elif view.status == "cancelled":
-        await say(update, ctx, "sessions.errors.cancelled", **_variables(ctx, view))
+        await say(update, ctx, "sessions.errors.cancelled", **session_vars(ctx, view))
     elif view.starts_at <= ctx.services.clock.now():
-        await say(update, ctx, "sessions.errors.started", **_variables(ctx, view))
+        await say(update, ctx, "sessions.errors.started", **session_vars(ctx, view))
     else:
         await show_session(update, ctx, view)
-
-
-async def send_ticket_files(update: Update, ctx: HiwarContext, ticket: Ticket) -> None:
-    chat = update.effective_chat
-    if chat is None or ticket.status != CONFIRMED:
-        return
-    services = ctx.services
-    caption = _label(ctx, "sessions.ticket.qr_caption", code=ticket.code)
-    ics = calendar_file(ticket, ctx.language, services.settings.timezone, services.clock.now())
-    try:
-        await ctx.bot.send_photo(chat.id, qr_png(ticket.qr_text), caption=caption)
-        await ctx.bot.send_document(
-            chat.id,
-            ics,
-            filename=calendar_filename(ticket.session.id),
-            caption=_label(ctx, "sessions.ticket.ics_caption"),
-        )
-    except Forbidden:
-        logger.info("ticket not delivered: the member has blocked the bot")
-
-
-async def show_ticket(update: Update, ctx: HiwarContext, ticket: Ticket) -> None:
-    key = "sessions.ticket.confirmed" if ticket.status == CONFIRMED else "sessions.ticket.waiting"
-    buttons = [
-        [Button(_label(ctx, "sessions.buttons.cancel"), f"{PREFIX}c:{ticket.registration_id}")]
-    ]
-    await say(
-        update,
-        ctx,
-        key,
-        buttons=buttons,
-        code=ticket.code,
-        position=ticket.position,
-        **_variables(ctx, ticket.session),
-    )
-    await send_ticket_files(update, ctx, ticket)
 
 
 async def register_member(
@@ -200,7 +160,7 @@ async def register_member(
     services = ctx.services
     try:
         async with ctx.unit_of_work() as uow:
-            ticket = await session_registration.register_for_session(
+            ticket = await registration.register_for_session(
                 uow,
                 session_id=session_id,
                 user_id=user.id,
@@ -225,107 +185,6 @@ async def register_member(
     except AlreadyRegistered as already:
         await say(update, ctx, "sessions.errors.already")
         await show_ticket(update, ctx, already.ticket)
-        return
-    await show_ticket(update, ctx, ticket)
-
-
-async def my_sessions(update: Update, ctx: HiwarContext) -> None:
-    user = update.effective_user
-    assert user is not None
-    async with ctx.services.database.unit_of_work() as uow:
-        tickets = await session_registration.my_tickets(uow, user.id, ctx.services.clock.now())
-    if not tickets:
-        await say(update, ctx, "sessions.mine.empty")
-        return
-    catalogue = ctx.services.catalogue
-    items = [
-        catalogue.render(
-            ctx.language,
-            "sessions.mine.item",
-            status=ticket.status,
-            code=ticket.code,
-            position=ticket.position,
-            **_variables(ctx, ticket.session),
-        )
-        for ticket in tickets
-    ]
-    rows = [
-        [
-            Button(
-                _label(
-                    ctx, "sessions.buttons.ticket", title=_short(t.session.title(ctx.language))
-                ),
-                f"{PREFIX}t:{t.registration_id}",
-            ),
-            Button(_label(ctx, "sessions.buttons.cancel"), f"{PREFIX}c:{t.registration_id}"),
-        ]
-        for t in tickets
-    ]
-    header = catalogue.render(ctx.language, "sessions.mine.header")
-    await send_html(update, ctx, "\n\n".join([header, *items]), markup(rows))
-
-
-async def ask_cancel(update: Update, ctx: HiwarContext, registration_id: int) -> None:
-    user = update.effective_user
-    assert user is not None
-    async with ctx.services.database.unit_of_work() as uow:
-        try:
-            ticket = await session_registration.ticket_for(
-                uow, registration_id=registration_id, user_id=user.id
-            )
-        except session_registration.RegistrationNotFound:
-            ticket = None
-    if ticket is None or ticket.status not in ("confirmed", "waiting"):
-        await say(update, ctx, "sessions.errors.no_registration")
-        return
-    await say(
-        update,
-        ctx,
-        "sessions.mine.confirm_cancel",
-        buttons=[
-            [
-                Button(
-                    _label(ctx, "sessions.buttons.confirm_cancel"), f"{PREFIX}x:{registration_id}"
-                ),
-                Button(_label(ctx, "sessions.buttons.keep"), f"{PREFIX}k:{registration_id}"),
-            ]
-        ],
-        **_variables(ctx, ticket.session),
-    )
-
-
-async def cancel_place(update: Update, ctx: HiwarContext, registration_id: int) -> None:
-    user = update.effective_user
-    assert user is not None
-    services = ctx.services
-    try:
-        async with ctx.unit_of_work() as uow:
-            ticket = await session_registration.cancel_registration(
-                uow,
-                services.catalogue,
-                registration_id=registration_id,
-                user_id=user.id,
-                now=services.clock.now(),
-            )
-            await uow.commit()
-    except session_registration.RegistrationNotFound:
-        await say(update, ctx, "sessions.errors.no_registration")
-        return
-    await say(update, ctx, "sessions.mine.cancelled", **_variables(ctx, ticket.session))
-
-
-async def resend_ticket(update: Update, ctx: HiwarContext, registration_id: int) -> None:
-    user = update.effective_user
-    assert user is not None
-    async with ctx.services.database.unit_of_work() as uow:
-        try:
-            ticket = await session_registration.ticket_for(
-                uow, registration_id=registration_id, user_id=user.id
-            )
-        except session_registration.RegistrationNotFound:
-            ticket = None
-    if ticket is None or ticket.status not in ("confirmed", "waiting"):
-        await say(update, ctx, "sessions.errors.no_registration")
         return
     await show_ticket(update, ctx, ticket)
 
@@ -411,13 +270,11 @@ def register_tasks(registry: TaskRegistry, services: Services) -> None:
         await session_reminders.invite_feedback(uow, catalogue, payload, now)
 
     async def promote(uow: Any, payload: dict[str, Any], now: Any) -> None:
-        await session_registration.promote_from_task(
-            uow, catalogue, int(payload["session_id"]), now
-        )
+        await registration.promote_from_task(uow, catalogue, int(payload["session_id"]), now)
 
     registry.register(REMINDER_TASK, reminders)
     registry.register(FEEDBACK_TASK, feedback)
-    registry.register(session_registration.PROMOTE_TASK, promote)
+    registry.register(registration.PROMOTE_TASK, promote)
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]
@@ -431,4 +288,4 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     )
     deep_links.register_start_route("s", open_session_from_link)
     deep_links.register_menu_action("sessions", sessions_menu)
-    register_erasure_hook(session_registration.erase_member_sessions)
+    register_erasure_hook(registration.erase_member_sessions)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CommandHandler, filters
 
+from bot.members.subscriptions import NotAMember, set_subscribed
 from bot.runtime.context import HiwarContext
 from bot.runtime.replies import say
-from bot.services.broadcast_subscriptions import NotAMember, set_subscribed
 from handlers import deep_links
 from handlers.consent import require_consent
 

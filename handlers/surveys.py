@@ -1,5 +1,5 @@
 """Members and needs surveys: /survey, the main-menu button and the `?start=v<ID>` link
-(SPEC §3.3). The questions themselves run on the flow engine (bot.services.survey_flow), so
+(SPEC §3.3). The questions themselves run on the flow engine (bot.surveys.flow), so
 typed answers and buttons reach them through handlers/flow_input.py.
 """
 
@@ -8,20 +8,20 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
+from bot.engines.flows import FlowRegistry
+from bot.engines.outbox import Button
+from bot.members.erasure import register_erasure_hook
 from bot.runtime.context import HiwarContext, Services
 from bot.runtime.replies import say, show_flow_reply
-from bot.services.erasure import register_erasure_hook
-from bot.services.flows import FlowRegistry
-from bot.services.outbox import Button
-from bot.services.survey_flow import SurveyFlow
-from bot.services.survey_responses import erase_member_survey_data
-from bot.services.surveys import (
+from bot.surveys.flow import SurveyFlow
+from bot.surveys.lifecycle import (
     Opening,
     SurveyClosed,
     SurveyNotFound,
     open_survey_for_member,
     open_surveys_for,
 )
+from bot.surveys.responses import erase_member_survey_data
 from handlers import deep_links
 from handlers.consent import require_consent
 

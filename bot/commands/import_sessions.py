@@ -23,14 +23,14 @@ from openpyxl import load_workbook
 
 from bot.clock import SystemClock
 from bot.config import Settings
-from bot.services.session_input import (
+from bot.sessions.organiser_input import (
     IMPORT_COLUMNS,
     REQUIRED_COLUMNS,
     InvalidRow,
     SessionDraft,
     draft_from_row,
 )
-from bot.services.session_organising import import_sessions
+from bot.sessions.organising import import_sessions
 from messages import Catalogue
 from storage.database import Database
 from storage.migrate import upgrade_database

@@ -15,10 +15,10 @@ from pathlib import Path
 
 from bot.clock import SystemClock
 from bot.config import Settings
-from bot.services.survey_presentation import preview_variables, problem_lines
-from bot.services.surveys import import_survey, publish_survey
-from bot.services.xlsform_form import LANGUAGES
-from bot.services.xlsform_reading import MAX_WORKBOOK_BYTES, FormRefused, read_xlsform
+from bot.surveys.lifecycle import import_survey, publish_survey
+from bot.surveys.presentation import preview_variables, problem_lines
+from bot.surveys.xlsform.form import LANGUAGES
+from bot.surveys.xlsform.reading import MAX_WORKBOOK_BYTES, FormRefused, read_xlsform
 from messages import Catalogue
 from storage.database import Database
 from storage.migrate import upgrade_database

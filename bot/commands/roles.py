@@ -9,8 +9,8 @@ import argparse
 
 from bot.clock import SystemClock
 from bot.config import Settings
-from bot.services.numbers import parse_integer
-from bot.services.roles import Role, UnknownRole, grant_role, list_staff, parse_role, revoke_role
+from bot.engines.numbers import parse_integer
+from bot.engines.roles import Role, UnknownRole, grant_role, list_staff, parse_role, revoke_role
 from storage.database import Database
 from storage.migrate import upgrade_database
 

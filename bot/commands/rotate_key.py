@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.config import ConfigError, Settings
-from bot.services.field_encryption import FieldCipher, UnreadableField, split_keys
+from bot.engines.field_encryption import FieldCipher, UnreadableField, split_keys
 from storage.database import Database
 from storage.models import FlowState, Grievance, GrievanceEntry, GrievanceReporter
 

@@ -27,14 +27,14 @@ from admin import sessions as session_admin
 from admin import surveys as survey_admin
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.engines.flows import FlowRegistry
+from bot.engines.tasks import TaskRegistry
 from bot.runtime.context import HiwarApplication, HiwarContext, Services
 from bot.runtime.errors import on_error
 from bot.runtime.inbox_processor import InboxProcessor
 from bot.runtime.receivers import PollingReceiver, WebhookReceiver
 from bot.runtime.scheduler import TaskRunner
 from bot.runtime.sender import GlobalPace, OutboxSender, SharedRateLimiter
-from bot.services.flows import FlowRegistry
-from bot.services.tasks import TaskRegistry
 from handlers import (
     fallback,
     flood_control,

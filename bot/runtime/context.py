@@ -13,8 +13,8 @@ from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.clock import Clock
 from bot.config import Settings
-from bot.services.flows import FlowRegistry
-from bot.services.tasks import TaskRegistry
+from bot.engines.flows import FlowRegistry
+from bot.engines.tasks import TaskRegistry
 from messages import Catalogue
 from storage import inbox
 from storage.database import Database, UnitOfWork

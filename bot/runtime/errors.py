@@ -7,10 +7,10 @@ import traceback
 
 from telegram import Update
 
+from bot.engines.outbox import PRIORITY_STAFF, queue_text
 from bot.runtime.context import HiwarContext, current_scope
 from bot.runtime.inbox_processor import describe
 from bot.runtime.replies import say
-from bot.services.outbox import PRIORITY_STAFF, queue_text
 from storage.errors import is_database_unavailable
 from storage.inbox import UpdateAlreadyHandled
 

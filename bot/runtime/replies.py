@@ -8,9 +8,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 
+from bot.engines.flows import BACK, DONE, SKIP, FlowReply, Prompt, Text
+from bot.engines.outbox import Button
 from bot.runtime.context import HiwarContext, current_scope
-from bot.services.flows import BACK, DONE, SKIP, FlowReply, Prompt, Text
-from bot.services.outbox import Button
 from messages import Catalogue
 
 logger = logging.getLogger(__name__)

@@ -1,7 +1,7 @@
 """Grievances (SPEC §3.4, §4.1, §7): content, reporter identity kept apart, and history.
 
 - `grievances`: what was reported and where it stands. No reporter identity. Free text
-  (`description`, `area`) is stored sealed by `bot.services.field_encryption`.
+  (`description`, `area`) is stored sealed by `bot.engines.field_encryption`.
 - `grievance_reporters`: who filed a report, one row per grievance, the only link between a
   Telegram account and a report. Purged for closed reports after the retention period and on
   /deletemydata; the report itself stays, anonymised.

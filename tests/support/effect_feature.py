@@ -19,10 +19,8 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
-from bot.runtime.context import HiwarContext
-from bot.runtime.replies import show_flow_reply
-from bot.services import flows
-from bot.services.flows import (
+from bot.engines import flows
+from bot.engines.flows import (
     Choice,
     Completion,
     Finished,
@@ -34,9 +32,11 @@ from bot.services.flows import (
     StepResult,
     Text,
 )
-from bot.services.numbers import parse_integer
-from bot.services.outbox import queue_text
-from bot.services.tasks import TaskRegistry
+from bot.engines.numbers import parse_integer
+from bot.engines.outbox import queue_text
+from bot.engines.tasks import TaskRegistry
+from bot.runtime.context import HiwarContext
+from bot.runtime.replies import show_flow_reply
 from storage.database import UnitOfWork
 from storage.models import AuditEntry
 

@@ -1,6 +1,6 @@
 """Simulated members that walk Hiwar's flows by reading what the bot shows them.
 
-Used by the chaos test (tests/test_chaos.py) and the throughput benchmark
+Used by the chaos test (tests/runtime/test_chaos.py) and the throughput benchmark
 (bench/throughput.py). A member has goals in order — consent, a grievance report, a place in
 a session, a survey — and on every new message in its chat it decides what to do from the
 message itself: which buttons it carries (flow buttons are `f:VERSION:value`), and for a
@@ -29,9 +29,9 @@ from dataclasses import dataclass, field
 
 from markupsafe import escape
 
-from bot.services.demographics import GOVERNORATES
-from bot.services.grievance_directory import categories
-from bot.services.xlsform_form import QuestionType, SurveyForm
+from bot.grievances.directory import categories
+from bot.members.demographics import GOVERNORATES
+from bot.surveys.xlsform.form import QuestionType, SurveyForm
 from tests.fake_telegram import FakeBotApi, SentMessage, SimulatedUser, TgUser
 
 CONSENT, REPORT, SESSION, SURVEY = "consent", "report", "session", "survey"

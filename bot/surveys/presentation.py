@@ -1,0 +1,114 @@
+"""Catalogue variables for the organiser's survey messages: previews, problems, breakdowns.
+
+Plain functions of a form or results and the catalogue, so the admin handlers stay thin and
+the wording stays in `messages/`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from bot.members.demographics import AGE_GROUPS, GENDERS, GOVERNORATES
+from bot.surveys.results import NOT_GIVEN, ChoiceResult
+from bot.surveys.xlsform.form import SurveyForm
+from bot.surveys.xlsform.reading import FormProblem
+from messages import Catalogue
+
+PREVIEW_LIMIT = 60
+BREAKDOWN_LIMIT = 3800  # characters; a longer breakdown is left to the XLSX
+
+
+def preview_variables(
+    catalogue: Catalogue, ui_language: str, form: SurveyForm, language: str
+) -> dict[str, Any]:
+    questions = [
+        {
+            "number": index + 1,
+            "name": q.name,
+            "type": q.type.value,
+            "label": q.labels[language],
+            "required": q.required,
+            "condition": q.relevant or "",
+            "options": " · ".join(o.labels[language] for o in q.options),
+        }
+        for index, q in enumerate(form.questions[:PREVIEW_LIMIT])
+    ]
+    return {
+        "language_name": catalogue.plain(ui_language, f"surveys.language.{language}"),
+        "title": form.titles[language],
+        "questions": questions,
+        "more": max(len(form.questions) - PREVIEW_LIMIT, 0),
+    }
+
+
+def _where(catalogue: Catalogue, language: str, problem: FormProblem) -> str:
+    sheet = problem.sheet or ""
+    if problem.sheet and problem.row:
+        return catalogue.plain(language, "surveys.problem.at_row", sheet=sheet, row=problem.row)
+    if problem.sheet:
+        return catalogue.plain(language, "surveys.problem.at_sheet", sheet=sheet)
+    return catalogue.plain(language, "surveys.problem.at_workbook")
+
+
+def problem_lines(
+    catalogue: Catalogue, language: str, problems: Iterable[FormProblem]
+) -> list[dict[str, str]]:
+    """One {where, reason} per problem, in the organiser's language."""
+    lines = []
+    for problem in problems:
+        details: dict[str, Any] = dict(problem.details)
+        if problem.code == "expression":
+            error_key = f"surveys.expression_error.{details.get('error', 'other')}"
+            detail = details.get("detail", "")
+            details["error"] = catalogue.plain(language, error_key, detail=detail)
+        key = f"surveys.problem.{problem.code}"
+        if not catalogue.has(key):
+            key, details = "surveys.problem.other", {"code": problem.code}
+        try:
+            reason = catalogue.plain(language, key, **details)
+        except Exception:  # a detail missing from an odd pyxform message: say what we can
+            reason = catalogue.plain(language, "surveys.problem.other", code=problem.code)
+        lines.append({"where": _where(catalogue, language, problem), "reason": reason})
+    return lines
+
+
+def group_labels(catalogue: Catalogue, language: str) -> dict[str, str]:
+    labels = {NOT_GIVEN: catalogue.plain(language, "surveys.results.not_given")}
+    for prefix, codes in (
+        ("governorate", GOVERNORATES),
+        ("gender", GENDERS),
+        ("age_group", AGE_GROUPS),
+    ):
+        labels.update({code: catalogue.plain(language, f"{prefix}.{code}") for code in codes})
+    return labels
+
+
+def breakdown_variables(
+    catalogue: Catalogue, language: str, result: ChoiceResult, labels: dict[str, str]
+) -> dict[str, Any]:
+    options = result.question.options
+    dimensions = []
+    for part in result.breakdowns:
+        groups = [
+            {
+                "label": labels.get(group.group, group.group),
+                "respondents": group.respondents.shown,
+                "counts": " · ".join(
+                    f"{option.labels[language]} {count.shown}"
+                    for option, count in zip(options, group.counts, strict=True)
+                ),
+            }
+            for group in part.groups
+        ]
+        name = catalogue.plain(language, f"surveys.results.dimension.{part.dimension}")
+        dimensions.append({"name": name, "groups": groups})
+    return {
+        "label": result.question.labels[language],
+        "respondents": result.respondents.shown,
+        "counts": [
+            {"label": option.labels[language], "count": count.shown}
+            for option, count in zip(options, result.counts, strict=True)
+        ],
+        "dimensions": dimensions,
+    }

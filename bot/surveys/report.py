@@ -1,0 +1,78 @@
+"""What `/results ID` sends: a chart per choice question, and the responses as CSV and XLSX.
+
+`collect_results` reads the responses and audits that an organiser looked at them;
+`render_report` is pure CPU work (charts, spreadsheets) that the handler runs off the event
+loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.engines.audit import record_action
+from bot.surveys.charts import choice_chart_png
+from bot.surveys.exports import responses_csv, responses_xlsx
+from bot.surveys.results import ChoiceResult, SurveyResults, build_results
+from storage.database import UnitOfWork
+
+
+@dataclass(frozen=True)
+class ChartFile:
+    filename: str
+    png: bytes
+    result: ChoiceResult
+
+
+@dataclass(frozen=True)
+class ResultsReport:
+    results: SurveyResults
+    charts: tuple[ChartFile, ...]
+    csv_name: str
+    csv: bytes
+    xlsx_name: str
+    xlsx: bytes
+
+
+async def collect_results(
+    uow: UnitOfWork, survey_id: int, *, actor_id: int | None, now: datetime
+) -> SurveyResults:
+    """The survey's results (raises SurveyNotFound); audited as an export of responses."""
+    results = await build_results(uow, survey_id)
+    await record_action(
+        uow,
+        actor_id=actor_id,
+        action="survey.results",
+        record_type="survey",
+        record_id=str(survey_id),
+        details={"responses": results.responses},
+        now=now,
+    )
+    return results
+
+
+def render_report(
+    results: SurveyResults,
+    language: str,
+    group_labels: Mapping[str, str],
+    *,
+    chart_caption: str,
+) -> ResultsReport:
+    stem = f"survey-{results.summary.id}-{results.form.form_id}"
+    charts = tuple(
+        ChartFile(
+            f"{stem}-{result.question.name}.png",
+            choice_chart_png(result, language, caption=chart_caption),
+            result,
+        )
+        for result in results.choices
+    )
+    return ResultsReport(
+        results,
+        charts,
+        f"{stem}.csv",
+        responses_csv(results),
+        f"{stem}.xlsx",
+        responses_xlsx(results, language, group_labels),
+    )

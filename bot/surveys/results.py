@@ -1,0 +1,172 @@
+"""Survey results: counts per choice, disaggregated by governorate, gender and age group.
+
+Small cells are suppressed here, in the service, so no caller can show them: any count of 1
+to 4 people becomes `Count(None)` ("<5"). Demographics come from the members table at the
+time the results are built; a member who erased their data, or never gave a profile, counts
+under "not given". Rows for the exports carry only the random response id.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from bot.members.demographics import AGE_GROUPS, GENDERS, GOVERNORATES
+from bot.surveys.lifecycle import SurveySummary, survey_with_form
+from bot.surveys.xlsform.form import Question, SurveyForm
+from storage.database import UnitOfWork
+from storage.models import Member, SurveyAnswer, SurveyResponse
+
+SMALL_CELL = 5
+NOT_GIVEN = "not_given"
+DIMENSIONS: dict[str, tuple[str, ...]] = {
+    "governorate": GOVERNORATES,
+    "gender": GENDERS,
+    "age_group": AGE_GROUPS,
+}
+
+
+@dataclass(frozen=True)
+class Count:
+    """A number of people; `value` is None when it was 1–4 and is suppressed."""
+
+    value: int | None
+
+    @classmethod
+    def of(cls, people: int) -> Count:
+        return cls(None if 0 < people < SMALL_CELL else people)
+
+    @property
+    def shown(self) -> str:
+        return f"<{SMALL_CELL}" if self.value is None else str(self.value)
+
+
+@dataclass(frozen=True)
+class GroupCounts:
+    group: str  # a governorate / gender / age-group code, or NOT_GIVEN
+    respondents: Count
+    counts: tuple[Count, ...]  # one per option of the question
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    dimension: str
+    groups: tuple[GroupCounts, ...]
+
+
+@dataclass(frozen=True)
+class ChoiceResult:
+    question: Question
+    respondents: Count
+    counts: tuple[Count, ...]
+    breakdowns: tuple[Breakdown, ...]
+
+
+@dataclass(frozen=True)
+class ResponseRow:
+    response_uid: str
+    submitted_at: datetime
+    answers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Respondent:
+    row: ResponseRow
+    profile: dict[str, str]  # dimension → code
+
+
+@dataclass(frozen=True)
+class SurveyResults:
+    summary: SurveySummary
+    form: SurveyForm
+    responses: int
+    choices: tuple[ChoiceResult, ...]
+    rows: tuple[ResponseRow, ...]
+
+
+def _choice_result(question: Question, respondents: list[Respondent]) -> ChoiceResult:
+    names = [option.name for option in question.options]
+    answered = [r for r in respondents if r.row.answers.get(question.name)]
+    overall: Counter[str] = Counter()
+    by_group: dict[str, dict[str, Counter[str]]] = {d: defaultdict(Counter) for d in DIMENSIONS}
+    people: dict[str, Counter[str]] = {d: Counter() for d in DIMENSIONS}
+    for respondent in answered:
+        tokens = set(respondent.row.answers[question.name].split())
+        overall.update(tokens)
+        for dimension in DIMENSIONS:
+            group = respondent.profile[dimension]
+            by_group[dimension][group].update(tokens)
+            people[dimension][group] += 1
+    breakdowns = []
+    for dimension, codes in DIMENSIONS.items():
+        order = [*codes, NOT_GIVEN]
+        groups = tuple(
+            GroupCounts(
+                group,
+                Count.of(people[dimension][group]),
+                tuple(Count.of(by_group[dimension][group][name]) for name in names),
+            )
+            for group in order
+            if people[dimension][group]
+        )
+        breakdowns.append(Breakdown(dimension, groups))
+    return ChoiceResult(
+        question,
+        Count.of(len(answered)),
+        tuple(Count.of(overall[name]) for name in names),
+        tuple(breakdowns),
+    )
+
+
+def compute_results(
+    summary: SurveySummary, form: SurveyForm, respondents: Iterable[Respondent]
+) -> SurveyResults:
+    """The pure part of building results (the benchmark times this with the exports)."""
+    everyone = list(respondents)
+    choices = tuple(_choice_result(q, everyone) for q in form.questions if q.is_choice)
+    return SurveyResults(summary, form, len(everyone), choices, tuple(r.row for r in everyone))
+
+
+def _profile_code(value: str | None, allowed: tuple[str, ...]) -> str:
+    return value if value in allowed else NOT_GIVEN
+
+
+async def build_results(uow: UnitOfWork, survey_id: int) -> SurveyResults:
+    """Every submitted response of the survey with its answers; raises SurveyNotFound."""
+    summary, form = await survey_with_form(uow, survey_id)
+    responses = await uow.session.execute(
+        select(
+            SurveyResponse.id,
+            SurveyResponse.response_uid,
+            SurveyResponse.submitted_at,
+            Member.governorate,
+            Member.gender,
+            Member.age_group,
+        )
+        .outerjoin(Member, Member.user_id == SurveyResponse.user_id)
+        .where(SurveyResponse.survey_id == survey_id, SurveyResponse.submitted_at.is_not(None))
+        .order_by(SurveyResponse.submitted_at, SurveyResponse.id)
+    )
+    answers: dict[int, dict[str, str]] = defaultdict(dict)
+    values = await uow.session.execute(
+        select(SurveyAnswer.response_id, SurveyAnswer.name, SurveyAnswer.value)
+        .join(SurveyResponse, SurveyResponse.id == SurveyAnswer.response_id)
+        .where(SurveyResponse.survey_id == survey_id, SurveyResponse.submitted_at.is_not(None))
+    )
+    for response_id, name, value in values.tuples():
+        answers[response_id][name] = value
+    respondents = []
+    for response_id, uid, submitted_at, governorate, gender, age_group in responses.tuples():
+        assert submitted_at is not None
+        profile = {
+            "governorate": _profile_code(governorate, GOVERNORATES),
+            "gender": _profile_code(gender, GENDERS),
+            "age_group": _profile_code(age_group, AGE_GROUPS),
+        }
+        row = ResponseRow(uid, submitted_at, answers.get(response_id, {}))
+        respondents.append(Respondent(row, profile))
+    return compute_results(summary, form, respondents)

@@ -1,0 +1,1 @@
+"""XLSForms: reading a workbook through pyxform, the form model and ODK expressions."""

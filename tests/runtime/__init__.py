@@ -1,0 +1,1 @@
+"""The runtime: inbox, outbox, tasks, flows, webhook, pacing, restarts, faults, configuration."""

@@ -1,0 +1,226 @@
+"""Acceptance, as people would use it: an organiser publishes a session in Arabic, members
+fill it, the waiting list moves, reminders arrive once, people are checked in at the door,
+the export opens with correct Arabic, and attendees give feedback afterwards."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import timedelta
+
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+
+from storage.models import DialogueSession, OutboxMessage
+from tests.sessions.test_sessions_support import (
+    BAGHDAD,
+    add_member,
+    idle,
+    label,
+    make_organiser,
+    registrations,
+    text,
+)
+from tests.support.harness import BotHarness
+
+ORGANISER = 900
+TITLE_AR = "حوار شباب الموصل"
+
+
+def arabic_digits(value: str) -> str:
+    return value.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+
+
+async def test_an_organiser_publishes_in_arabic_and_the_session_runs_end_to_end(
+    bot: BotHarness,
+) -> None:
+    now = bot.clock.now()
+    await make_organiser(bot.db, ORGANISER, now)
+    organiser = bot.user(ORGANISER, "ar", name="Organiser")
+
+    organiser.command("/newsession")
+    assert (await organiser.reply()).content == text("ar", "sessions.new.ask_title_ar")
+    for answer, next_key in (
+        (TITLE_AR, "ask_title_en"),
+        ("Mosul youth dialogue", "ask_description_ar"),
+        ("جلسة حوار مفتوحة عن الخدمات العامة", "ask_description_en"),
+        ("An open dialogue about public services", "ask_governorate"),
+    ):
+        organiser.send(answer)
+        assert (await organiser.reply()).content == text("ar", f"sessions.new.{next_key}")
+    governorates = organiser.last_message()
+    organiser.press(governorates, text=label("ar", "governorate.nineveh"))
+    assert (await organiser.reply()).content == text("ar", "sessions.new.ask_venue")
+    organiser.send("قاعة ٢، جامعة الموصل")
+    assert (await organiser.reply()).content == text("ar", "sessions.new.ask_starts_at")
+
+    organiser.send(
+        arabic_digits((now - timedelta(days=1)).astimezone(BAGHDAD).strftime("%d/%m/%Y 17:00"))
+    )
+    notice, _again = await organiser.replies(2)
+    assert notice.content == text("ar", "sessions.invalid.in_past")
+    start_day = (now + timedelta(days=3)).astimezone(BAGHDAD)
+    organiser.send(arabic_digits(start_day.strftime("%d/%m/%Y 17:00")))
+    assert (await organiser.reply()).content == text("ar", "sessions.new.ask_ends_at")
+    organiser.send("١٦:٠٠")
+    notice, _again = await organiser.replies(2)
+    assert notice.content == text("ar", "sessions.invalid.end_before_start")
+    organiser.send("١٩:٠٠")
+    assert (await organiser.reply()).content == text("ar", "sessions.new.ask_capacity")
+    for junk, reason in (("0", "capacity_range"), ("abc", "not_a_number")):
+        organiser.send(junk)
+        notice, _again = await organiser.replies(2)
+        assert notice.content == text("ar", f"sessions.invalid.{reason}")
+    organiser.send("٣")
+    for _optional in ("reserved_women", "reserved_youth", "reminders"):
+        prompt = await organiser.reply()
+        organiser.press(prompt, text=label("ar", "flow.skip"))
+    preview = await organiser.reply()
+    assert TITLE_AR in preview.content and "Mosul youth dialogue" in preview.content
+    organiser.press(preview, text=label("ar", "sessions.new.publish"))
+    published = await organiser.reply()
+    async with bot.db.unit_of_work() as uow:
+        session = await uow.session.scalar(select(DialogueSession))
+        assert session is not None
+        session_id, starts_at = session.id, session.starts_at
+        assert (session.capacity, session.status, session.title_ar) == (3, "published", TITLE_AR)
+    assert published.content == text(
+        "ar", "sessions.new.published", session_id=session_id, title=TITLE_AR
+    )
+    assert starts_at.astimezone(BAGHDAD).strftime("%H:%M") == "17:00"
+
+    # Members fill the three seats; the fourth and fifth go on the waiting list.
+    members = []
+    for n in range(5):
+        user_id = 1000 + n
+        await add_member(
+            bot.db,
+            user_id,
+            language="ar",
+            governorate="nineveh",
+            now=now,
+            gender="female" if n % 2 else "male",
+            age_group="18_24",
+        )
+        members.append(bot.user(user_id, "ar"))
+    codes: dict[int, str] = {}
+    for n, member in enumerate(members):
+        member.command("/sessions")
+        listing = await member.reply()
+        assert TITLE_AR in listing.content
+        member.press(
+            listing,
+            text=label(
+                "ar",
+                "sessions.buttons.register" if n < 3 else "sessions.buttons.waitlist",
+                title=TITLE_AR,
+            ),
+        )
+        ticket = await member.reply()
+        if n < 3:
+            assert ticket.content.startswith("✅") and "<code>" in ticket.content
+            photo, calendar = await member.replies(2)
+            assert photo.kind == "photo" and photo.document_bytes
+            assert calendar.document_name == f"session-{session_id}.ics"
+            assert calendar.document_bytes is not None
+            ics = calendar.document_bytes.decode()
+            assert "TZID=Asia/Baghdad" in ics and "BEGIN:VTIMEZONE" in ics
+        else:
+            assert "⏳" in ticket.content
+    rows = await registrations(bot.db, session_id)
+    assert [status for _, status, _ in rows] == ["confirmed"] * 3 + ["waiting"] * 2
+    codes = {uid: code for uid, _, code in rows if uid is not None}
+
+    # The first member cancels from /mysessions; the first on the waiting list is told.
+    first = members[0]
+    first.command("/mysessions")
+    mine = await first.reply()
+    first.press(mine, text=label("ar", "sessions.buttons.cancel"))
+    confirm = await first.reply()
+    first.press(confirm, text=label("ar", "sessions.buttons.confirm_cancel"))
+    assert (await first.reply()).content.startswith("أُلغي مقعدك")
+    promoted = await members[3].reply()
+    assert "توفر مقعد" in promoted.content and codes[1003] in promoted.content
+    await idle(bot)
+    await members[4].assert_no_reply()
+    rows = await registrations(bot.db, session_id)
+    assert [(uid, status) for uid, status, _ in rows][:1] == [(1000, "cancelled")]
+    assert sorted(uid for uid, status, _ in rows if status == "confirmed") == [1001, 1002, 1003]
+
+    # The 24-hour reminder arrives once, to those holding a seat, not to who cancelled.
+    bot.clock.advance(starts_at - timedelta(hours=24, minutes=-1) - bot.clock.now())
+    for member in members[1:4]:
+        reminder = await member.reply(timeout=30)
+        assert reminder.content.startswith("⏰") and codes[member.user.id] in reminder.content
+    await idle(bot)
+    bot.clock.advance(timedelta(hours=1))
+    await idle(bot)
+    for member in members:
+        await member.assert_no_reply()
+    bot.clock.advance(starts_at - timedelta(hours=2, minutes=-1) - bot.clock.now())
+    for member in members[1:4]:
+        assert (await member.reply(timeout=30)).content.startswith("⏰")
+    await idle(bot)
+    await first.assert_no_reply()
+    async with bot.db.unit_of_work() as uow:
+        reminders = await uow.session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.dedupe_key.contains(":remind:"))
+        )
+    assert reminders == 6
+
+    # At the door: codes typed in lower case with Arabic-Indic digits, or from the QR text.
+    bot.clock.advance(timedelta(hours=2))
+    typed = arabic_digits(codes[1001].lower())
+    organiser.command(f"/checkin {typed}")
+    assert (await organiser.reply()).content.startswith("✅")
+    organiser.command(f"/checkin S{session_id}-{codes[1002]}")
+    assert (await organiser.reply()).content.startswith("✅")
+    organiser.command("/checkin ACDEFH")
+    assert (await organiser.reply()).content == text(
+        "ar", "sessions.checkin.not_found", code="ACDEFH"
+    )
+    organiser.command(f"/checkin {codes[1004]}")
+    assert (await organiser.reply()).content.startswith(
+        text("ar", "sessions.checkin.not_confirmed", code=codes[1004], title=TITLE_AR)[:20]
+    )
+
+    # The export opens with correct Arabic, in CSV (UTF-8 with BOM) and XLSX.
+    organiser.command(f"/attendees {session_id}")
+    summary, csv_file, xlsx_file = await organiser.replies(3)
+    assert codes[1001] in summary.content and codes[1004] in summary.content
+    assert csv_file.document_bytes is not None and csv_file.document_bytes.startswith(
+        b"\xef\xbb\xbf"
+    )
+    table = list(csv.reader(io.StringIO(csv_file.document_bytes.decode("utf-8-sig"))))
+    assert table[0][:3] == ["الجلسة", "الرمز", "الحالة"]
+    assert {row[1] for row in table[1:]} == {codes[1001], codes[1002], codes[1003], codes[1004]}
+    assert all(row[0] == TITLE_AR for row in table[1:])
+    assert xlsx_file.document_bytes is not None
+    workbook = load_workbook(io.BytesIO(xlsx_file.document_bytes))
+    sheet = workbook["attendees"]
+    assert sheet.cell(1, 1).value == "الجلسة" and sheet.cell(2, 1).value == TITLE_AR
+    statuses = {sheet.cell(r, 3).value for r in range(2, sheet.max_row + 1)}
+    assert statuses == {"مؤكد", "قائمة الانتظار"}
+    counts = [tuple(c.value for c in row) for row in workbook["counts"].iter_rows(min_row=2)]
+    assert ("المحافظة", "نينوى", "<5", "<5") in counts
+
+    # After the end, those checked in are invited to give feedback.
+    bot.clock.advance(timedelta(hours=3))
+    attendee = members[1]
+    invite = await attendee.reply(timeout=30)
+    assert invite.content.startswith("شكرًا لمشاركتك")
+    await idle(bot)
+    await members[3].assert_no_reply()  # registered but not checked in
+    attendee.press(invite, text=label("ar", "sessions.feedback.start_button"))
+    rating = await attendee.reply()
+    attendee.press(rating, text="5 ⭐")
+    await attendee.reply()
+    attendee.send("الاستماع إلى بعضنا")
+    again = await attendee.reply()
+    attendee.press(again, text=label("ar", "sessions.feedback.yes"))
+    assert (await attendee.reply()).content == text("ar", "sessions.feedback.thanks")
+    organiser.command(f"/feedback {session_id}")
+    result = await organiser.reply()
+    assert "الاستماع إلى بعضنا" in result.content

@@ -1,0 +1,1 @@
+"""Needs surveys and XLSForms."""

@@ -1,0 +1,160 @@
+"""Results and exports as data: suppression of small cells, disaggregation, Kobo-style files,
+and reading typed answers (numbers and dates in Arabic-Indic digits)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime
+
+import pytest
+
+from bot.surveys.answer_values import (
+    MAX_TEXT_ANSWER,
+    AnswerRejected,
+    parse_date,
+    parse_typed_answer,
+)
+from bot.surveys.charts import choice_chart_png
+from bot.surveys.exports import responses_csv, responses_xlsx
+from bot.surveys.lifecycle import SurveyStatus, SurveySummary
+from bot.surveys.results import (
+    NOT_GIVEN,
+    Count,
+    Respondent,
+    ResponseRow,
+    SurveyResults,
+    compute_results,
+)
+from tests.surveys.test_survey_steps import needs_form, xlsx_rows
+
+NOW = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
+
+
+def respondent(uid: str, answers: dict[str, str], **profile: str) -> Respondent:
+    full = {"governorate": NOT_GIVEN, "gender": NOT_GIVEN, "age_group": NOT_GIVEN, **profile}
+    return Respondent(ResponseRow(uid, NOW, answers), full)
+
+
+def results_of(respondents: list[Respondent]) -> SurveyResults:
+    summary = SurveySummary(
+        7,
+        "community_needs",
+        "Needs",
+        "احتياجات",
+        SurveyStatus.OPEN,
+        len(respondents),
+        NOW,
+        NOW,
+        None,
+    )
+    return compute_results(summary, needs_form(), respondents)
+
+
+@pytest.fixture
+def results() -> SurveyResults:
+    people = [
+        respondent(
+            f"a{i}",
+            {"displaced": "yes", "priority_needs": "water health"},
+            governorate="baghdad",
+            gender="female",
+        )
+        for i in range(12)
+    ]
+    people += [
+        respondent(
+            f"b{i}",
+            {"displaced": "no", "priority_needs": "water jobs"},
+            governorate="basra",
+            gender="male",
+        )
+        for i in range(3)
+    ]
+    people.append(respondent("c0", {"displaced": "no", "comments": '=HYPERLINK("x")'}))
+    return results_of(people)
+
+
+def test_counts_under_five_are_suppressed_everywhere(results: SurveyResults) -> None:
+    displaced = results.choices[0]
+    assert displaced.question.name == "displaced"
+    assert displaced.respondents == Count(16)
+    assert displaced.counts == (Count(12), Count(None))  # yes 12, no 4 → "<5"
+    assert Count(None).shown == "<5" and Count(0).shown == "0"
+    by_governorate = {g.group: g for g in displaced.breakdowns[0].groups}
+    assert list(by_governorate) == ["baghdad", "basra", NOT_GIVEN]  # fixed order, no empties
+    assert by_governorate["baghdad"].respondents == Count(12)
+    assert by_governorate["baghdad"].counts == (Count(12), Count(0))
+    assert by_governorate["basra"].respondents == Count(None)
+    assert by_governorate["basra"].counts == (Count(0), Count(None))
+    needs = next(r for r in results.choices if r.question.name == "priority_needs")
+    options = [o.name for o in needs.question.options]
+    assert needs.respondents == Count(15)
+    assert needs.counts[options.index("water")] == Count(15)
+    assert needs.counts[options.index("jobs")] == Count(None)
+    shown = {
+        c.shown
+        for r in results.choices
+        for b in r.breakdowns
+        for g in b.groups
+        for c in (g.respondents, *g.counts)
+    }
+    assert not shown & {"1", "2", "3", "4"}
+
+
+def test_csv_and_xlsx_use_xlsform_names_and_no_identity(results: SurveyResults) -> None:
+    content = responses_csv(results)
+    assert content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+    form = results.form
+    assert rows[0] == [q.name for q in form.answerable] + ["_uuid", "_submission_time"]
+    assert len(rows) == 1 + 16
+    assert rows[1][rows[0].index("priority_needs")] == "water health"
+    assert rows[1][-1] == "2025-03-01T09:30:00Z"
+    assert rows[-1][rows[0].index("comments")].startswith("'=")  # never a live formula
+    sheet = xlsx_rows(responses_xlsx(results, "ar", {"baghdad": "بغداد"}))
+    assert sheet[0] == rows[0]
+    breakdown = xlsx_rows(responses_xlsx(results, "ar", {"baghdad": "بغداد"}), "breakdown")
+    assert ["displaced", "governorate", "بغداد", "yes", "نعم", "12"] in breakdown
+    assert ["displaced", "all", None, "no", "لا", "<5"] in breakdown
+
+
+def test_charts_are_png(results: SurveyResults) -> None:
+    for language in ("ar", "en"):
+        png = choice_chart_png(results.choices[0], language, caption="16")
+        assert png.startswith(b"\x89PNG")
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("2025-03-21", date(2025, 3, 21)),
+        ("21/3/2025", date(2025, 3, 21)),
+        ("٢١/٣/٢٠٢٥", date(2025, 3, 21)),
+        ("٢٠٢٥-٠٣-٢١", date(2025, 3, 21)),
+        ("21.03.2025", date(2025, 3, 21)),
+        ("31/2/2025", None),
+        ("yesterday", None),
+        ("2025/03/21", None),
+    ],
+)
+def test_dates_as_members_type_them(typed: str, expected: date | None) -> None:
+    assert parse_date(typed) == expected
+
+
+def test_typed_answers() -> None:
+    form = needs_form()
+    household, income = form.question("household_size"), form.question("income")
+    comments = form.question("comments")
+    assert parse_typed_answer(household, " ١٢ ") == "12"
+    assert parse_typed_answer(income, "٣٥٠٫٥٠") == "350.5"
+    assert parse_typed_answer(income, "2.50") == "2.5"
+    assert parse_typed_answer(income, "100") == "100"
+    assert parse_typed_answer(comments, "  ") == ""
+    with pytest.raises(AnswerRejected) as not_number:
+        parse_typed_answer(household, "five")
+    assert not_number.value.key == "surveys.flow.not_integer"
+    with pytest.raises(AnswerRejected) as too_long:
+        parse_typed_answer(comments, "x" * (MAX_TEXT_ANSWER + 1))
+    assert too_long.value.key == "surveys.flow.too_long"
+    assert parse_typed_answer(comments, "x" * MAX_TEXT_ANSWER) == "x" * MAX_TEXT_ANSWER
