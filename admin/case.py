@@ -40,11 +40,11 @@ from storage.database import UnitOfWork
 
 AUDIT_CASE_GROUP = -1  # before group 0, where /audit (admins) is handled
 staff_commands = (
-    ("case", "actions.commands.case"),
-    ("note", "actions.commands.note"),
-    ("close", "actions.commands.close"),
-    ("reject", "actions.commands.reject"),
-    ("duplicate", "actions.commands.duplicate"),
+    ("case", "moderation.commands.case"),
+    ("note", "moderation.commands.note"),
+    ("close", "moderation.commands.close"),
+    ("reject", "moderation.commands.reject"),
+    ("duplicate", "moderation.commands.duplicate"),
 )
 
 
@@ -63,7 +63,7 @@ async def case_command(update: Update, ctx: HiwarContext) -> None:
     assert user is not None
     reference, _ = split_command(update)
     if reference is None:
-        await say(update, ctx, "actions.usage.case")
+        await say(update, ctx, "moderation.usage.case")
         return
     language = ctx.language
 
@@ -111,21 +111,21 @@ def case_change_command(
     return command
 
 
-note_command = case_change_command("actions.usage.note", actions.add_note)
+note_command = case_change_command("moderation.usage.note", actions.add_note)
 close_command = case_change_command(
-    "actions.usage.close",
+    "moderation.usage.close",
     lambda uow, desk, reference, reason, actor_id, now: actions.move_case(
         uow, desk, reference, "closed", actor_id, now, reason=reason
     ),
 )
 reject_command = case_change_command(
-    "actions.usage.reject",
+    "moderation.usage.reject",
     lambda uow, desk, reference, reason, actor_id, now: actions.reject_case(
         uow, desk, reference, "out_of_scope", actor_id, now, note=reason
     ),
 )
 duplicate_command = case_change_command(
-    "actions.usage.duplicate",
+    "moderation.usage.duplicate",
     lambda uow, desk, reference, main_reference, actor_id, now: actions.reject_case(
         uow, desk, reference, "duplicate", actor_id, now, main_reference=main_reference
     ),

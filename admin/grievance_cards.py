@@ -173,9 +173,9 @@ def _question(
                 kind=press.verb,
                 reference=grievance.reference,
                 text=catalogue.render(
-                    language, f"actions.prompt.{press.verb}", reference=grievance.reference
+                    language, f"moderation.prompt.{press.verb}", reference=grievance.reference
                 ),
-                cancel_label=catalogue.plain(language, "actions.prompt.cancel"),
+                cancel_label=catalogue.plain(language, "moderation.prompt.cancel"),
                 now=now,
                 nonce=nonce,
             )
@@ -194,19 +194,19 @@ async def _ask(update: Update, ctx: HiwarContext, press: CardPress, user_id: int
     if state is None:
         return
     if press.verb in ("note", "reply"):
-        await query.answer(catalogue.plain(language, "actions.prompt.sent"))
+        await query.answer(catalogue.plain(language, "moderation.prompt.sent"))
         return
     await query.answer()
     if press.verb == "pri":
         buttons = priority_buttons(catalogue, language, state.reference, state.version)
         await say(
-            update, ctx, "actions.choose_priority", buttons=buttons, reference=state.reference
+            update, ctx, "moderation.choose_priority", buttons=buttons, reference=state.reference
         )
         return
     buttons = status_buttons(
         catalogue, language, state.reference, state.version, state.next_statuses
     )
-    key = "actions.choose_status" if buttons else "actions.no_status_button"
+    key = "moderation.choose_status" if buttons else "moderation.no_status_button"
     await say(update, ctx, key, buttons=buttons or None, reference=state.reference)
 
 
@@ -231,7 +231,7 @@ async def card_action(update: Update, ctx: HiwarContext) -> None:
 async def cancel_prompt(update: Update, ctx: HiwarContext) -> None:
     query = update.callback_query
     assert query is not None
-    await query.answer(ctx.services.catalogue.plain(ctx.language, "actions.prompt.cancelled"))
+    await query.answer(ctx.services.catalogue.plain(ctx.language, "moderation.prompt.cancelled"))
     if query.message is not None:
         try:
             await ctx.bot.delete_message(query.message.chat.id, query.message.message_id)

@@ -94,10 +94,10 @@ async def reply_to_card(update: Update, ctx: HiwarContext) -> None:
             return  # not staff: a group member chatting, not ours to answer
         target = await card_reference_at(uow, message.chat.id, message.reply_to_message.message_id)
     if target is None:
-        await say(update, ctx, "actions.card_unknown")
+        await say(update, ctx, "moderation.card_unknown")
         return
     if not text:
-        await say(update, ctx, "actions.reply_text_only")
+        await say(update, ctx, "moderation.reply_text_only")
         return
     reference = target.reference
 

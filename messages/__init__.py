@@ -1,5 +1,5 @@
 """Message catalogues and their renderer; a leaf package that imports nothing of Hiwar."""
 
-from messages.catalogue import LANGUAGES, Catalogue, MissingMessage, isolate
+from messages.catalogue import LANGUAGES, Catalogue, MissingMessage, isolate, shared_catalogue
 
-__all__ = ["LANGUAGES", "Catalogue", "MissingMessage", "isolate"]
+__all__ = ["LANGUAGES", "Catalogue", "MissingMessage", "isolate", "shared_catalogue"]

@@ -48,7 +48,7 @@ from handlers import grievances as grievance_reports
 from handlers import sessions as member_sessions
 from handlers import subscriptions as member_subscriptions
 from handlers import surveys as member_surveys
-from messages import Catalogue
+from messages import shared_catalogue
 from storage import inbox, leases, outbox, tasks
 from storage.database import Database
 from storage.errors import is_database_unavailable
@@ -237,7 +237,7 @@ class HiwarRuntime:
         services = Services(
             settings=settings,
             database=self.database,
-            catalogue=Catalogue(settings.timezone),
+            catalogue=shared_catalogue(settings.timezone),
             clock=self.clock,
             flows=FlowRegistry(),
             tasks=TaskRegistry(),
