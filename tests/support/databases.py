@@ -31,7 +31,14 @@ MAINTENANCE_DATABASE = "postgres"
 
 
 def postgres_url() -> str | None:
-    return os.environ.get(POSTGRES_ENV) or None
+    """The PostgreSQL test database, one per pytest-xdist worker (`test_gw0`, `test_gw1`, …)
+    so that workers never drop each other's database."""
+    url = os.environ.get(POSTGRES_ENV) or None
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if url is None or not worker:
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(False)
 
 
 def asyncpg_dsn(url: str, database: str | None = None) -> str:
