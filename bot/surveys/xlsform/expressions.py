@@ -76,6 +76,8 @@ _TOKEN = re.compile(
   | (?P<string>'[^']*'|"[^"]*")
   | (?P<op>!=|<=|>=|=|<|>|\+|-|\*)
   | (?P<name>[A-Za-z_][A-Za-z0-9_]*(?:[-:][A-Za-z_][A-Za-z0-9_]*)*)
+  | (?P<lbracket>\[)
+  | (?P<rbracket>\])
   | (?P<lparen>\()
   | (?P<rparen>\))
   | (?P<comma>,)
@@ -150,6 +152,15 @@ class Field:
 
 
 @dataclass(frozen=True)
+class InstanceItem:
+    """`instance('list')/root/item[filter]/column`: a column of a choice list's item."""
+
+    list_name: str
+    predicate: Node | None
+    column: str
+
+
+@dataclass(frozen=True)
 class Call:
     name: str
     args: tuple[Node, ...]
@@ -167,7 +178,9 @@ class Binary:
     right: Node
 
 
-Node = Number | Literal | Reference | Current | Parent | Field | Call | Negate | Binary
+Node = (
+    Number | Literal | Reference | Current | Parent | Field | InstanceItem | Call | Negate | Binary
+)
 
 
 @dataclass(frozen=True)
@@ -278,6 +291,8 @@ class _Parser:
             if self.fields:
                 return Field(name)
             raise ExpressionError("bare_name", name_token.position, name)
+        if name == "instance":
+            return self.instance()
         if name not in FUNCTIONS:
             raise ExpressionError("unknown_function", name_token.position, name)
         self.advance()
@@ -299,6 +314,23 @@ class _Parser:
             except re.error:
                 raise ExpressionError("bad_regex", name_token.position, args[1].value) from None
         return Call(name, tuple(args))
+
+    def instance(self) -> Node:
+        self.expect("lparen")
+        list_name = self.expect("string").text
+        self.expect("rparen")
+        item = self.expect("ref")
+        if item.text != "item":
+            raise ExpressionError("unexpected_token", item.position, item.text)
+        predicate: Node | None = None
+        if self.token.kind == "lbracket":
+            self.advance()
+            fields, self.fields = self.fields, True
+            predicate = self.binary(0)
+            self.fields = fields
+            self.expect("rbracket")
+        column = self.expect("ref").text if self.token.kind == "ref" else "name"
+        return InstanceItem(list_name, predicate, column)
 
 
 _REFERENCE_IN_TEXT = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.\-]*)\}")
@@ -525,6 +557,7 @@ class Environment:
     lookup: Lookup | None = None
     position: int = 0
     field: Callable[[str], str] | None = None
+    items: Callable[[str], list[Mapping[str, str]]] | None = None
     choice_label: Callable[[str, str], str] | None = None
 
 
@@ -812,6 +845,8 @@ def evaluate_node(node: Node, env: Environment) -> Value:
         return ""
     if isinstance(node, Field):
         return env.field(node.name) if env.field is not None else ""
+    if isinstance(node, InstanceItem):
+        return _instance_item(node, env)
     if isinstance(node, Negate):
         return -to_number(evaluate_node(node.operand, env))
     if isinstance(node, Call):
@@ -845,6 +880,29 @@ def _indexed_repeat(node: Call, env: Environment) -> Value:
         return values if index == 1 else ""
     if math.isfinite(index) and 1 <= int(index) <= len(values):
         return values[int(index) - 1]
+    return ""
+
+
+def _instance_item(node: InstanceItem, env: Environment) -> Value:
+    """The column of the first item of the list that the filter keeps ("" if none)."""
+    if env.items is None:
+        return ""
+    for item in env.items(node.list_name):
+        if node.predicate is not None:
+            inner = Environment(
+                env.answers,
+                current=env.current,
+                today=env.today,
+                now=env.now,
+                lookup=env.lookup,
+                position=env.position,
+                field=lambda column, item=item: item.get(column, ""),  # type: ignore[misc]
+                items=env.items,
+                choice_label=env.choice_label,
+            )
+            if not to_boolean(evaluate_node(node.predicate, inner)):
+                continue
+        return item.get(node.column, "")
     return ""
 
 

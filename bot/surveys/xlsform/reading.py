@@ -1,64 +1,93 @@
-"""Reading an XLSForm workbook with pyxform and checking it against Hiwar's subset (SPEC §3.3).
+"""Reading an XLSForm workbook through pyxform's own model of the survey (SPEC §3.3).
 
-pyxform (the reference XLSForm library) reads the sheets and builds the form JSON, and catches
-what any XLSForm tool would refuse (a list missing from `choices`, duplicate names, unknown
-references). On top of that Hiwar refuses what it cannot run in a chat: groups, repeats,
-calculations and other types outside text, integer, decimal, select_one, select_multiple,
-note and date; expressions its evaluator does not parse. Each problem names the sheet, the
-row and a reason code (rendered from the catalogue). A label missing in one language is a
-warning, and the other language is used.
+pyxform (the reference XLSForm library, as used by ODK and Kobo) reads the sheets (.xlsx and
+.xls) and builds the form JSON (`workbook_to_json`): names, groups, repeats, choices,
+translations and `or_other` mean here what they mean there, and whatever pyxform refuses is
+refused with pyxform's own reason, sheet and row. Hiwar walks that JSON into a `SurveyForm`
+and refuses only what it cannot run in a chat: an expression its evaluator does not parse (for
+instance `pulldata()`, which needs a device-side CSV), choices from a file the workbook does
+not carry. Languages are mapped to the bot's by code or by name (`label::Arabic`,
+`label::Arabic (ar)`, `label::العربية (ar)`, `label::ar`, or a plain `label` with the
+`default_language` setting); a bot language the form lacks is a warning, and another language
+is used.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from io import BytesIO
+from pathlib import PurePath
 from typing import Any
 
 from pyxform.errors import PyXFormError
+from pyxform.question_type_dictionary import QUESTION_TYPE_DICT
 from pyxform.xls2json import workbook_to_json
 from pyxform.xls2json_backends import get_xlsform
 
 from bot.surveys.xlsform.expressions import ExpressionError, parse
-from bot.surveys.xlsform.form import LANGUAGES, Option, Question, QuestionType, SurveyForm
+from bot.surveys.xlsform.form import (
+    LANGUAGES,
+    Option,
+    Question,
+    QuestionType,
+    Section,
+    SurveyForm,
+)
 
 MAX_WORKBOOK_BYTES = 2_000_000
-MAX_NAME_LENGTH = 60  # the flow stores the question name as its step (64 characters)
-MAX_CHOICE_NAME_LENGTH = 40  # button data is at most 64 bytes, with the flow's prefix
-MAX_QUESTIONS = 200
+MAX_KEY_LENGTH = 52  # answers are stored as key + repeat instances in 64 characters
 MAX_LABEL_LENGTH = 1000
+LONG_FORM = 60  # asked questions; more is a warning that the form may be long for a chat
+MAX_WARNINGS = 25
 
-_TYPE_ALIASES = {
-    "text": QuestionType.TEXT,
-    "string": QuestionType.TEXT,
-    "integer": QuestionType.INTEGER,
-    "int": QuestionType.INTEGER,
-    "decimal": QuestionType.DECIMAL,
-    "note": QuestionType.NOTE,
-    "date": QuestionType.DATE,
-    "select_one": QuestionType.SELECT_ONE,
-    "select_multiple": QuestionType.SELECT_MULTIPLE,
-    "select_all_that_apply": QuestionType.SELECT_MULTIPLE,
+_TRUE = frozenset({"yes", "true", "true()", "1"})
+_LANGUAGE_CODE = re.compile(r"\(\s*([A-Za-z]{2,3}(?:-[A-Za-z0-9]+)?)\s*\)\s*$")
+_LANGUAGE_NAMES = {
+    "english": "en",
+    "en": "en",
+    "eng": "en",
+    "arabic": "ar",
+    "ar": "ar",
+    "ara": "ar",
+    "العربية": "ar",
+    "عربي": "ar",
+    "عربى": "ar",
+    "اللغة العربية": "ar",
 }
-_JSON_TYPES = {
-    "select one": QuestionType.SELECT_ONE,
-    "select all that apply": QuestionType.SELECT_MULTIPLE,
-    **{t.value: t for t in QuestionType},
-}
-# Metadata a Kobo/ODK form often carries; a chat has no device, so they are skipped.
-METADATA_TYPES = frozenset(
+_PYXFORM_ROW = re.compile(r"\[row\s*:\s*(\d+)\]")
+_PYXFORM_SHEET = re.compile(r"'(survey|choices|settings|external_choices|entities)' sheet")
+_XLS_MAGIC = b"\xd0\xcf\x11\xe0"
+_NOT_STORED = frozenset(
     {
-        *("start", "end", "today", "deviceid", "subscriberid", "simserial"),
-        *("phonenumber", "username", "email", "audit", "start-geopoint"),
+        *("username", "email", "phonenumber", "simserial", "subscriberid", "audit"),
+        *("start-geopoint", "background-audio", "xml-external", "csv-external"),
     }
 )
-UNSUPPORTED_COLUMNS = ("calculation", "choice_filter", "repeat_count", "trigger", "default")
-_TRUE = frozenset({"yes", "true", "true()", "1"})
-_FALSE = frozenset({"", "no", "false", "false()", "0"})
-_LANGUAGE_CODE = re.compile(r"\((\w+)\)\s*$")
-_PYXFORM_ROW = re.compile(r"\[row\s*:\s*(\d+)\]")
-_PYXFORM_SHEET = re.compile(r"'(survey|choices|settings)' sheet")
+_PRELOAD = {
+    "start": QuestionType.START,
+    "end": QuestionType.END,
+    "today": QuestionType.TODAY,
+    "deviceid": QuestionType.DEVICEID,
+}
+_BIND_TYPES = {
+    "string": QuestionType.TEXT,
+    "int": QuestionType.INTEGER,
+    "decimal": QuestionType.DECIMAL,
+    "date": QuestionType.DATE,
+    "time": QuestionType.TIME,
+    "dateTime": QuestionType.DATETIME,
+    "geopoint": QuestionType.GEOPOINT,
+    "geotrace": QuestionType.GEOTRACE,
+    "geoshape": QuestionType.GEOSHAPE,
+    "barcode": QuestionType.BARCODE,
+}
+_MEDIA = {
+    "image": QuestionType.IMAGE,
+    "audio": QuestionType.AUDIO,
+    "video": QuestionType.VIDEO,
+}
 
 
 @dataclass(frozen=True)
@@ -93,107 +122,127 @@ class ReadForm:
 
 
 def read_xlsform(content: bytes, source_name: str | None = None) -> ReadForm:
-    """Parse and check a workbook; raises FormRefused with every problem found."""
+    """Parse and check a workbook (.xlsx or .xls); raises FormRefused with every problem."""
     if len(content) > MAX_WORKBOOK_BYTES:
         raise FormRefused([FormProblem(None, None, "too_large")])
+    file_type = ".xls" if content.startswith(_XLS_MAGIC) else ".xlsx"
     try:
-        workbook = get_xlsform(BytesIO(content), file_type=".xlsx")
-    except (PyXFormError, ValueError, OSError):
+        workbook = get_xlsform(BytesIO(content), file_type=file_type)
+    except (PyXFormError, ValueError, OSError, KeyError, TypeError):
         raise FormRefused([FormProblem(None, None, "unreadable")]) from None
     if not workbook.survey:
         raise FormRefused([FormProblem("survey", None, "missing_sheet")])
-    rows = [dict(row) for row in workbook.survey]
-    choice_rows = [dict(row) for row in workbook.choices or ()]
-    lists = {str(row.get("list_name", "")).strip() for row in choice_rows}
-    problems = _check_survey_rows(rows, lists, has_choices=workbook.choices is not None)
-    if problems:
-        raise FormRefused(problems)
-    warnings: list[str] = []
+    workbook = _keep_translations(workbook)
+    stem = _form_name(source_name)
+    pyxform_warnings: list[str] = []
     try:
         form_json = workbook_to_json(
-            workbook, form_name="data", default_language="default", warnings=warnings
+            workbook, form_name=stem, default_language="default", warnings=pyxform_warnings
         )
     except PyXFormError as error:
-        raise FormRefused([_from_pyxform(str(error))]) from None
-    return _build_form(form_json, rows, choice_rows, workbook.settings or [], source_name)
+        raise FormRefused([from_pyxform(str(error))]) from None
+    except Exception as error:  # pyxform's own bug on an odd workbook: still say where
+        raise FormRefused([from_pyxform(f"{type(error).__name__}: {error}")]) from None
+    settings = dict(workbook.settings[0]) if workbook.settings else {}
+    builder = _Builder(form_json, workbook, settings, _row_numbers(workbook.survey), source_name)
+    return builder.build()
 
 
-def _base_type(raw: str) -> tuple[str, str | None]:
-    """("select_one", "yn") from "select_one yn" or "select one yn"."""
-    text = re.sub(r"^select (one|multiple)\b", r"select_\1", " ".join(raw.split()))
-    parts = text.split(" ", 1)
-    return parts[0], parts[1].strip() if len(parts) > 1 else None
+_TRANSLATED = ("label", "hint", "constraint_message", "required_message", "guidance_hint")
 
 
-def _check_survey_rows(
-    rows: list[dict[str, Any]], lists: set[str], *, has_choices: bool
-) -> list[FormProblem]:
-    problems: list[FormProblem] = []
-    seen: dict[str, int] = {}
-    counted = 0
-    for index, row in enumerate(rows):
-        number = index + 2
-        raw_type = str(row.get("type", "")).strip()
-        if not raw_type:
-            if row:
-                problems.append(FormProblem("survey", number, "missing_type"))
+def _keep_translations(workbook: Any) -> Any:
+    """A plain `label` beside `label::Arabic` becomes `label::default` (pyxform would let the
+    plain column overwrite every translation)."""
+    changes: dict[str, Any] = {}
+    for sheet in ("survey", "choices"):
+        rows = getattr(workbook, sheet, None)
+        if not rows:
             continue
-        base, list_name = _base_type(raw_type)
-        if base in METADATA_TYPES:
-            continue
+        headers = {str(k) for row in rows for k in dict(row)}
+        plain = [
+            c for c in _TRANSLATED if c in headers and any(h.startswith(f"{c}::") for h in headers)
+        ]
+        if plain:
+            changes[sheet] = [
+                {(f"{k}::default" if k in plain else k): v for k, v in dict(row).items()}
+                for row in rows
+            ]
+            header_rows = getattr(workbook, f"{sheet}_header", None) or []
+            changes[f"{sheet}_header"] = [
+                {(f"{k}::default" if k in plain else k): v for k, v in dict(row).items()}
+                for row in header_rows
+            ]
+    return dataclasses.replace(workbook, **changes) if changes else workbook
+
+
+def _form_name(source_name: str | None) -> str:
+    stem = PurePath(source_name or "survey").stem
+    cleaned = re.sub(r"[^A-Za-z0-9_]", "_", stem).strip("_") or "survey"
+    return cleaned if cleaned[0].isalpha() else f"form_{cleaned}"
+
+
+def from_pyxform(message: str) -> FormProblem:
+    """pyxform's reason, with the sheet and the (first) row it names."""
+    row_match = _PYXFORM_ROW.search(message)
+    sheet_match = _PYXFORM_SHEET.search(message)
+    if sheet_match:
+        sheet: str | None = sheet_match.group(1)
+    elif row_match:
+        sheet = "survey"
+    elif "choices" in message.lower():
+        sheet = "choices"
+    else:
+        sheet = None
+    first = message
+    rows = list(_PYXFORM_ROW.finditer(message))
+    if len(rows) > 1:  # pyxform lists one reason per row: keep the first, count the rest
+        first = message[: rows[1].start()]
+    clean = " ".join(_PYXFORM_ROW.sub("", first).split())
+    details = {"message": clean[:400]}
+    if len(rows) > 1:
+        details["message"] += f" (+{len(rows) - 1})"
+    return FormProblem(sheet, int(row_match.group(1)) if row_match else None, "pyxform", details)
+
+
+def _row_numbers(rows: Any) -> dict[str, int]:
+    """Sheet row of every named survey row, by its group path (as pyxform nests them)."""
+    numbers: dict[str, int] = {}
+    stack: list[str] = []
+    for index, raw in enumerate(rows):
+        row = {str(k).strip().lower(): v for k, v in dict(raw).items()}
+        kind = " ".join(str(row.get("type", "")).replace("_", " ").lower().split())
         name = str(row.get("name", "")).strip()
-        if base not in _TYPE_ALIASES:
-            problems.append(FormProblem("survey", number, "unsupported_type", {"type": raw_type}))
+        if kind.startswith("end ") and kind.split()[-1] in ("group", "repeat", "loop"):
+            if stack:
+                stack.pop()
             continue
-        counted += 1
-        kind = _TYPE_ALIASES[base]
-        if kind in (QuestionType.SELECT_ONE, QuestionType.SELECT_MULTIPLE):
-            if not list_name:
-                problems.append(FormProblem("survey", number, "missing_list", {"type": raw_type}))
-            elif not has_choices:
-                problems.append(FormProblem("choices", None, "missing_sheet"))
-            elif list_name not in lists:
-                problems.append(FormProblem("survey", number, "unknown_list", {"list": list_name}))
-        elif list_name:
-            problems.append(FormProblem("survey", number, "unsupported_type", {"type": raw_type}))
-        if not name:
-            problems.append(FormProblem("survey", number, "missing_name"))
-        elif len(name) > MAX_NAME_LENGTH:
-            problems.append(FormProblem("survey", number, "name_too_long", {"name": name[:80]}))
-        elif name in seen:
-            details = {"name": name, "first_row": str(seen[name])}
-            problems.append(FormProblem("survey", number, "duplicate_name", details))
-        else:
-            seen[name] = number
-        for column in UNSUPPORTED_COLUMNS:
-            if str(row.get(column, "")).strip():
-                problems.append(
-                    FormProblem("survey", number, "unsupported_column", {"column": column})
-                )
-        required = str(row.get("required", "")).strip().lower()
-        if required not in _TRUE | _FALSE:
-            problems.append(FormProblem("survey", number, "required_not_yes_no"))
-        for column in ("relevant", "constraint"):
-            source = str(row.get(column, "")).strip()
-            if not source:
-                continue
-            try:
-                expression = parse(source)
-            except ExpressionError as error:
-                problems.append(_expression_problem(number, column, source, error))
-                continue
-            for missing in sorted(expression.references - set(_all_names(rows))):
-                details = {"column": column, "name": missing}
-                problems.append(FormProblem("survey", number, "unknown_reference", details))
-    if not problems and counted == 0:
-        problems.append(FormProblem("survey", None, "no_questions"))
-    if counted > MAX_QUESTIONS:
-        problems.append(FormProblem("survey", None, "too_many_questions"))
-    return problems
+        path = "/".join([*stack, name])
+        if name:
+            numbers.setdefault(path, index + 2)
+        if kind.startswith("begin ") and kind.split()[-1] in ("group", "repeat", "loop"):
+            stack.append(name)
+    return numbers
 
 
-def _all_names(rows: list[dict[str, Any]]) -> list[str]:
-    return [str(row.get("name", "")).strip() for row in rows if row.get("name")]
+def language_code(key: str, default_language: str | None) -> str | None:
+    """ "en"/"ar" for a language header; "default" for a plain column; None for others."""
+    text = key.strip()
+    if text == "default":
+        return language_code(default_language, None) if default_language else "default"
+    match = _LANGUAGE_CODE.search(text)
+    if match:
+        code = match.group(1).lower().split("-")[0]
+        return code if code in LANGUAGES else None
+    code = _LANGUAGE_NAMES.get(text.lower())
+    return code
+
+
+def _parameters(value: Any) -> dict[str, str]:
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items()}
+    pairs = (part.split("=", 1) for part in str(value or "").replace(";", " ").split())
+    return {pair[0].strip(): pair[1].strip() for pair in pairs if len(pair) == 2}
 
 
 def _expression_problem(row: int, column: str, source: str, error: ExpressionError) -> FormProblem:
@@ -211,129 +260,349 @@ def _expression_problem(row: int, column: str, source: str, error: ExpressionErr
     )
 
 
-def _from_pyxform(message: str) -> FormProblem:
-    row_match = _PYXFORM_ROW.search(message)
-    sheet_match = _PYXFORM_SHEET.search(message)
-    sheet = sheet_match.group(1) if sheet_match else ("survey" if row_match else None)
-    if "choices" in message.lower() and not sheet_match:
-        sheet = "choices"
-    clean = _PYXFORM_ROW.sub("", message).strip()
-    return FormProblem(
-        sheet, int(row_match.group(1)) if row_match else None, "pyxform", {"message": clean[:300]}
-    )
+class _Builder:
+    def __init__(
+        self,
+        form_json: dict[str, Any],
+        workbook: Any,
+        settings: dict[str, Any],
+        rows: dict[str, int],
+        source_name: str | None,
+    ) -> None:
+        self.json = form_json
+        self.workbook = workbook
+        self.settings = settings
+        self.rows = rows
+        self.source_name = source_name
+        default = str(settings.get("default_language") or "").strip()
+        self.default_language = default or None
+        self.problems: list[FormProblem] = []
+        self.warnings: list[FormProblem] = []
+        self.questions: list[dict[str, Any]] = []
+        self.sections: list[dict[str, Any]] = []
+        self.languages: set[str] = set()
+        self.names: set[str] = set()
 
+    # ------------------------------------------------------------------ languages
 
-def _by_language(value: Any) -> dict[str, str]:
-    """{"en": ..., "ar": ...} from a pyxform label (a string, or a dict keyed by language)."""
-    if value is None:
-        return {}
-    if isinstance(value, str):
-        return {"default": value.strip()} if value.strip() else {}
-    result: dict[str, str] = {}
-    for language, text in dict(value).items():
-        if not isinstance(text, str) or not text.strip():
-            continue
-        match = _LANGUAGE_CODE.search(str(language))
-        code = match.group(1).lower() if match else str(language).lower()
-        if code in LANGUAGES or code == "default":
-            result[code] = text.strip()[:MAX_LABEL_LENGTH]
-    return result
-
-
-def _complete(
-    texts: dict[str, str], sheet: str, row: int, column: str, warnings: list[FormProblem]
-) -> dict[str, str]:
-    """Both languages, the missing one taken from the other (with a warning)."""
-    default = texts.get("default")
-    result: dict[str, str] = {}
-    for language in LANGUAGES:
-        text = texts.get(language) or default
-        if text is None:
-            other = next((texts[o] for o in LANGUAGES if o != language and texts.get(o)), None)
-            if other is None:
-                return {}
-            details = {"column": column, "language": language}
-            warnings.append(FormProblem(sheet, row, "label_fallback", details))
-            text = other
-        result[language] = text
-    return result
-
-
-def _build_form(
-    form_json: dict[str, Any],
-    rows: list[dict[str, Any]],
-    choice_rows: list[dict[str, Any]],
-    settings: Any,
-    source_name: str | None,
-) -> ReadForm:
-    warnings: list[FormProblem] = []
-    problems: list[FormProblem] = []
-    row_of = {str(r.get("name", "")).strip(): i + 2 for i, r in enumerate(rows) if r.get("name")}
-    choice_row_of = {
-        (str(r.get("list_name", "")).strip(), str(r.get("name", "")).strip()): i + 2
-        for i, r in enumerate(choice_rows)
-    }
-    questions: list[Question] = []
-    for child in form_json.get("children", []):
-        kind = _JSON_TYPES.get(str(child.get("type", "")))
-        if kind is None:
-            continue  # pyxform's own meta group, or metadata skipped above
-        name = str(child["name"])
-        row = row_of.get(name, 0)
-        labels = _complete(_by_language(child.get("label")), "survey", row, "label", warnings)
-        if not labels:
-            problems.append(FormProblem("survey", row, "missing_label", {"name": name}))
-            continue
-        bind = dict(child.get("bind") or {})
-        options = []
-        list_name = str(child.get("list_name") or child.get("itemset") or "")
-        for choice in child.get("choices") or ():
-            choice_name = str(choice.get("name", ""))
-            choice_row = choice_row_of.get((list_name, choice_name), 0)
-            if len(choice_name) > MAX_CHOICE_NAME_LENGTH or " " in choice_name:
-                details = {"name": choice_name[:80]}
-                problems.append(FormProblem("choices", choice_row, "bad_choice_name", details))
+    def texts(self, value: Any) -> dict[str, str]:
+        if value is None:
+            return {}
+        if isinstance(value, str):
+            code = language_code("default", self.default_language) or "default"
+            value = {code: value}
+        result: dict[str, str] = {}
+        for language, text in dict(value).items():
+            if not isinstance(text, str) or not text.strip():
                 continue
-            texts = _by_language(choice.get("label"))
-            choice_labels = _complete(texts, "choices", choice_row, "label", warnings)
-            options.append(
-                Option(choice_name, choice_labels or dict.fromkeys(LANGUAGES, choice_name))
-            )
-        questions.append(
-            Question(
-                name=name,
-                type=kind,
-                labels=labels,
-                row=row,
-                hints=_complete(_by_language(child.get("hint")), "survey", row, "hint", warnings),
-                required=str(bind.get("required", "")).strip().lower() in _TRUE,
-                relevant=str(bind["relevant"]).strip() if bind.get("relevant") else None,
-                constraint=str(bind["constraint"]).strip() if bind.get("constraint") else None,
-                constraint_messages=_complete(
-                    _by_language(bind.get("jr:constraintMsg")),
-                    "survey",
-                    row,
-                    "constraint_message",
-                    warnings,
-                ),
-                options=tuple(options),
-                list_name=list_name or None,
-            )
+            code = language_code(str(language), self.default_language)
+            if code is None:
+                result.setdefault("other", text.strip()[:MAX_LABEL_LENGTH])
+                continue
+            if code != "default":
+                self.languages.add(code)
+            result.setdefault(code, text.strip()[:MAX_LABEL_LENGTH])
+        return result
+
+    def complete(self, texts: dict[str, str], sheet: str, row: int, column: str) -> dict[str, str]:
+        """Both bot languages; a missing one taken from the other (a warning if the form
+        has that language elsewhere; a form-wide warning is given once otherwise)."""
+        if not texts:
+            return {}
+        result: dict[str, str] = {}
+        for language in LANGUAGES:
+            text = texts.get(language) or texts.get("default")
+            if text is None:
+                text = next((texts[o] for o in (*LANGUAGES, "other") if texts.get(o)), "")
+                if language in self.languages:
+                    details = {"column": column, "language": language}
+                    self.warn(FormProblem(sheet, row, "label_fallback", details))
+            result[language] = text
+        return result
+
+    def warn(self, problem: FormProblem) -> None:
+        self.warnings.append(problem)
+
+    # ------------------------------------------------------------------ walking
+
+    def build(self) -> ReadForm:
+        for child in self.json.get("children", []):
+            self.walk(child, "", None, ())
+        if self.problems:
+            raise FormRefused(self.problems)
+        keys = self.assign_keys()
+        questions = tuple(
+            Question(**q, key=key) for q, key in zip(self.questions, keys, strict=True)
         )
-    if problems:
-        raise FormRefused(problems)
-    titles = _titles(form_json, settings, source_name)
-    form_id = str(form_json.get("id_string") or "survey")[:100]
-    return ReadForm(SurveyForm(form_id, titles, tuple(questions)), tuple(warnings))
+        sections = tuple(Section(**s) for s in self.sections)
+        asked = sum(1 for q in questions if q.asked)
+        if asked == 0:
+            raise FormRefused([FormProblem("survey", None, "no_questions")])
+        warnings = self.warnings
+        for language in LANGUAGES:
+            if self.languages and language not in self.languages:
+                details = {"language": language, "found": ", ".join(sorted(self.languages))}
+                warnings.insert(0, FormProblem(None, None, "language_missing", details))
+        if asked > LONG_FORM:
+            warnings.append(FormProblem(None, None, "long_form", {"count": str(asked)}))
+        if len(warnings) > MAX_WARNINGS:
+            more = len(warnings) - MAX_WARNINGS
+            warnings = [
+                *warnings[:MAX_WARNINGS],
+                FormProblem(None, None, "more_warnings", {"count": str(more)}),
+            ]
+        form_id = str(self.json.get("id_string") or "survey")[:100]
+        form = SurveyForm(form_id, self.titles(), questions, sections, self.lists())
+        return ReadForm(form, tuple(warnings))
 
+    def walk(
+        self, node: dict[str, Any], prefix: str, parent: int | None, sections: tuple[int, ...]
+    ) -> None:
+        kind = str(node.get("type", ""))
+        name = str(node.get("name", ""))
+        path = f"{prefix}{name}"
+        row = self.rows.get(path, 0)
+        if kind in ("group", "repeat"):
+            if name == "meta" and parent is None and kind == "group":
+                return  # pyxform's own instanceID
 
-def _titles(form_json: dict[str, Any], settings: Any, source_name: str | None) -> dict[str, str]:
-    first: dict[str, Any] = dict(settings[0]) if settings else {}
-    texts: dict[str, str] = {}
-    for key, value in first.items():
-        if str(key).startswith("form_title") and str(value).strip():
-            match = _LANGUAGE_CODE.search(str(key))
-            texts[match.group(1).lower() if match else "default"] = str(value).strip()[:300]
-    fallback = str(form_json.get("title") or source_name or "survey")[:300]
-    default = texts.get("default", fallback)
-    return {language: texts.get(language, default) for language in LANGUAGES}
+            bind = dict(node.get("bind") or {})
+            control = dict(node.get("control") or {})
+            index = len(self.sections)
+            relevant = self.expression(bind.get("relevant"), row, "relevant")
+            count = self.expression(control.get("jr:count"), row, "repeat_count")
+            labels = self.complete(self.texts(node.get("label")), "survey", row, "label")
+            self.sections.append(
+                {
+                    "name": name,
+                    "path": path,
+                    "labels": labels,
+                    "row": row,
+                    "start": len(self.questions),
+                    "end": len(self.questions),
+                    "parent": parent,
+                    "relevant": relevant,
+                    "repeat": kind == "repeat",
+                    "repeat_count": count,
+                    "appearance": str(control.get("appearance") or "").strip().lower(),
+                }
+            )
+            for child in node.get("children", []):
+                self.walk(child, f"{path}/", index, (*sections, index))
+            self.sections[index]["end"] = len(self.questions)
+            return
+        question_type = self.question_type(node)
+        if question_type is None:
+            return
+        self.question(node, question_type, name, path, row, sections)
+
+    def question_type(self, node: dict[str, Any]) -> QuestionType | None:
+        kind = str(node.get("type", ""))
+        if kind in _NOT_STORED or kind.startswith("background"):
+            return None
+        if kind in _PRELOAD:
+            return _PRELOAD[kind]
+        if kind in ("select one", "select one external", "select_one_from_file"):
+            return QuestionType.SELECT_ONE
+        if kind in ("select all that apply", "select_multiple_from_file"):
+            return QuestionType.SELECT_MULTIPLE
+        if kind == "rank":
+            return QuestionType.RANK
+        if kind == "note":
+            return QuestionType.NOTE
+        if kind in ("acknowledge", "trigger", "q acknowledge"):
+            return QuestionType.ACKNOWLEDGE
+        if kind == "hidden":
+            return QuestionType.HIDDEN
+        if kind == "range":
+            return QuestionType.RANGE
+        spec = dict(QUESTION_TYPE_DICT.get(kind) or {})
+        bind = dict(spec.get("bind") or {})
+        control = dict(spec.get("control") or {})
+        preload = str(bind.get("jr:preloadParams") or "")
+        if preload in ("start", "end", "today", "deviceid", "uri:deviceid"):
+            return _PRELOAD[preload.removeprefix("uri:")]
+        if bind.get("jr:preload"):
+            return None  # other device properties: never stored
+        if kind == "calculate" or (not control and "calculate" in dict(node.get("bind") or {})):
+            return QuestionType.CALCULATE
+        if control.get("tag") == "upload":
+            media = str(control.get("mediatype", "")).split("/")[0]
+            return _MEDIA.get(media, QuestionType.FILE)
+        if control.get("tag") == "trigger":
+            return QuestionType.ACKNOWLEDGE
+        found = _BIND_TYPES.get(str(bind.get("type", "")))
+        if found is None:
+            self.problems.append(FormProblem("survey", 0, "unsupported_type", {"type": kind}))
+        return found
+
+    def expression(self, source: Any, row: int, column: str, fields: bool = False) -> str | None:
+        if source is None:
+            return None
+        text = str(source).strip()
+        if not text:
+            return None
+        if column == "required":
+            return text
+        try:
+            parse(text, fields)
+        except ExpressionError as error:
+            self.problems.append(_expression_problem(row, column, text, error))
+            return None
+        return text
+
+    def question(
+        self,
+        node: dict[str, Any],
+        kind: QuestionType,
+        name: str,
+        path: str,
+        row: int,
+        sections: tuple[int, ...],
+    ) -> None:
+        bind = dict(node.get("bind") or {})
+        control = dict(node.get("control") or {})
+        labels = self.complete(self.texts(node.get("label")), "survey", row, "label")
+        hints = self.complete(self.texts(node.get("hint")), "survey", row, "hint")
+        if not labels and kind not in (QuestionType.CALCULATE, QuestionType.HIDDEN):
+            labels = hints or (
+                dict.fromkeys(LANGUAGES, name) if kind not in _PRELOAD.values() else {}
+            )
+        required_source = str(bind.get("required", "")).strip().lower()
+        options, list_name = self.options(node, kind, row)
+        if kind in (QuestionType.SELECT_ONE, QuestionType.SELECT_MULTIPLE) and not options:
+            kind = QuestionType.TEXT  # choices from a file the workbook lacks: typed
+        parameters = node.get("parameters") or {}
+        default = node.get("default")
+        self.questions.append(
+            {
+                "name": name,
+                "type": kind,
+                "labels": labels,
+                "row": row,
+                "hints": hints,
+                "required": required_source in _TRUE,
+                "relevant": self.expression(bind.get("relevant"), row, "relevant"),
+                "constraint": self.expression(bind.get("constraint"), row, "constraint"),
+                "constraint_messages": self.complete(
+                    self.texts(bind.get("jr:constraintMsg")), "survey", row, "constraint_message"
+                ),
+                "required_messages": self.complete(
+                    self.texts(bind.get("jr:requiredMsg")), "survey", row, "required_message"
+                ),
+                "options": options,
+                "list_name": list_name,
+                "path": path,
+                "sections": sections,
+                "repeats": tuple(i for i in sections if self.sections[i]["repeat"]),
+                "calculation": self.expression(bind.get("calculate"), row, "calculation"),
+                "default": str(default).strip() if default not in (None, "") else None,
+                "read_only": str(bind.get("readonly", "")).strip().lower() in _TRUE,
+                "appearance": str(control.get("appearance") or "").strip().lower(),
+                "choice_filter": self.choice_filter(node, row),
+                "parameters": _parameters(parameters),
+            }
+        )
+
+    def choice_filter(self, node: dict[str, Any], row: int) -> str | None:
+        source = str(node.get("choice_filter") or "").strip()
+        if not source or source in ("true()", "true"):
+            return None
+        return self.expression(source, row, "choice_filter", fields=True)
+
+    def options(
+        self, node: dict[str, Any], kind: QuestionType, row: int
+    ) -> tuple[tuple[Option, ...], str | None]:
+        if kind not in (QuestionType.SELECT_ONE, QuestionType.SELECT_MULTIPLE, QuestionType.RANK):
+            return (), None
+        list_name = str(node.get("itemset") or node.get("list_name") or "")
+        choices = node.get("choices")
+        if not choices:
+            choices = (self.json.get("choices") or {}).get(list_name)
+        if not choices:
+            choices = self.external(list_name, str(node.get("type", "")), row)
+        options = []
+        for choice in choices or ():
+            choice_name = str(choice.get("name", "")).strip()
+            texts = self.texts(choice.get("label"))
+            labels = self.complete(texts, "choices", 0, "label") or dict.fromkeys(
+                LANGUAGES, choice_name
+            )
+            extra = {
+                str(k): str(v)
+                for k, v in choice.items()
+                if k not in ("name", "label", "media") and isinstance(v, str | int | float)
+            }
+            options.append(Option(choice_name, labels, extra))
+        return tuple(options), list_name or None
+
+    def external(self, list_name: str, kind: str, row: int) -> list[dict[str, Any]]:
+        """Choices of select_one_from_file / select one external: the `external_choices`
+        sheet of the same workbook, under the file's name (with or without `.csv`)."""
+        stem = PurePath(list_name).stem
+        rows = [dict(r) for r in self.workbook.external_choices or ()]
+        found = [r for r in rows if str(r.get("list_name", "")).strip() in (list_name, stem)]
+        if not found:
+            details = {"list": list_name or kind}
+            self.warn(FormProblem("survey", row, "external_choices", details))
+            return []
+        choices = []
+        for r in found:
+            labels = {
+                str(k).split("::", 1)[1] if "::" in str(k) else "default": str(v)
+                for k, v in r.items()
+                if str(k).startswith("label") and v
+            }
+            extra = {
+                str(k): str(v)
+                for k, v in r.items()
+                if k not in ("list_name", "name") and not str(k).startswith("label")
+            }
+            choices.append({"name": str(r.get("name", "")), "label": labels, **extra})
+        return choices
+
+    def lists(self) -> dict[str, tuple[Option, ...]]:
+        """Choice lists read by `instance('list')/root/item[...]` in an expression."""
+        sources = " ".join(
+            str(q.get(c) or "") for q in self.questions for c in ("calculation", "relevant")
+        )
+        wanted = set(re.findall(r"instance\(\s*'([^']+)'", sources))
+        found: dict[str, tuple[Option, ...]] = {}
+        for name in sorted(wanted):
+            choices = (self.json.get("choices") or {}).get(name) or ()
+            found[name] = tuple(
+                Option(
+                    str(c.get("name", "")),
+                    self.complete(self.texts(c.get("label")), "choices", 0, "label"),
+                    {str(k): str(v) for k, v in c.items() if isinstance(v, str | int | float)},
+                )
+                for c in choices
+            )
+        return found
+
+    def assign_keys(self) -> list[str]:
+        counts: dict[str, int] = {}
+        for question in self.questions:
+            counts[question["name"]] = counts.get(question["name"], 0) + 1
+        keys: list[str] = []
+        used: set[str] = set()
+        for index, question in enumerate(self.questions):
+            key = question["name"] if counts[question["name"]] == 1 else question["path"]
+            if len(key) > MAX_KEY_LENGTH or key in used or "[" in key:
+                key = f"{question['name'][: MAX_KEY_LENGTH - 8]}~{index}"
+            used.add(key)
+            keys.append(key)
+        return keys
+
+    def titles(self) -> dict[str, str]:
+        texts: dict[str, str] = {}
+        for key, value in self.settings.items():
+            key_text = str(key).strip()
+            if not key_text.startswith("form_title") or not str(value).strip():
+                continue
+            language = key_text.split("::", 1)[1] if "::" in key_text else "default"
+            code = language_code(language, self.default_language) or "other"
+            texts.setdefault(code, str(value).strip()[:300])
+        fallback = PurePath(self.source_name).stem if self.source_name else "survey"
+        default = texts.get("default") or texts.get("other") or fallback[:300]
+        return {language: texts.get(language, default) for language in LANGUAGES}
