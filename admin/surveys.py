@@ -61,7 +61,7 @@ PREFIX = "sva:"
 UPLOAD_GROUP = -5  # after language and flood control, before every feature and flow
 LISTED_WITH_BUTTONS = 10
 PRIVATE = filters.ChatType.PRIVATE
-XLSX = filters.Document.FileExtension("xlsx")
+XLSX = filters.Document.FileExtension("xlsx") | filters.Document.FileExtension("xls")
 
 staff_commands = (
     ("surveys_admin", "surveys.commands.surveys_admin"),

@@ -79,6 +79,14 @@ async def on_media(update: Update, ctx: HiwarContext) -> None:
         await say(update, ctx, "flow.no_flow_hint")
 
 
+async def on_location(update: Update, ctx: HiwarContext) -> None:
+    message = update.effective_message
+    assert message is not None and message.location is not None
+    point = (message.location.latitude, message.location.longitude)
+    if not await _feed(update, ctx, FlowInput(location=point), None):
+        await say(update, ctx, "flow.no_flow_hint")
+
+
 async def on_unsupported(update: Update, ctx: HiwarContext) -> None:
     user = update.effective_user
     if user is None:
@@ -111,3 +119,6 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         )
     )
     application.add_handler(MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & MEDIA, on_media))
+    application.add_handler(
+        MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & filters.LOCATION, on_location)
+    )

@@ -55,6 +55,7 @@ class Prompt:
     can_go_back: bool = False
     can_skip: bool = False
     can_finish: bool = False
+    request_location: bool = False  # offer a "send my location" keyboard button
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class FlowInput:
     choice: str | None = None
     choices: tuple[str, ...] | None = None
     media: Media | None = None
+    location: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -238,7 +240,13 @@ async def handle_input(
         saved = await flow_store.save_flow(uow.session, user_id, stored.flow, previous, data, now)
         return FlowReply(stored.flow, saved.version, prompt=flow.prompt(previous, data))
 
-    if prompt.multi and given.choice is not None and given.choice != DONE:
+    passes_through = (  # a flow's own control on a multi-select (e.g. turning a page)
+        given.choice is not None
+        and given.choice.startswith(CONTROL_PREFIX)
+        and given.choice not in (SKIP, DONE)
+        and given.choice in {choice.value for choice in prompt.choices}
+    )
+    if prompt.multi and given.choice is not None and given.choice != DONE and not passes_through:
         if given.choice == SKIP and prompt.can_skip:
             given = FlowInput(choices=())
         else:

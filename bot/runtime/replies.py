@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import logging
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    Update,
+)
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 
@@ -69,6 +76,25 @@ def flow_keyboard(
     )
     rows.append(controls)
     return InlineKeyboardMarkup(rows)
+
+
+async def _offer_location(update: Update, ctx: HiwarContext) -> None:
+    """A one-time "send my location" keyboard button (an inline keyboard cannot ask)."""
+    chat = update.effective_chat
+    scope = current_scope()
+    if chat is None or (scope is not None and scope.quiet):
+        return
+    label = ctx.services.catalogue.plain(ctx.language, "flow.send_location")
+    keyboard = ReplyKeyboardMarkup(
+        [[KeyboardButton(label, request_location=True)]],
+        one_time_keyboard=True,
+        resize_keyboard=True,
+    )
+    text = ctx.services.catalogue.render(ctx.language, "flow.location_offer")
+    try:
+        await ctx.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
+    except Forbidden:
+        return
 
 
 def markup(rows: list[list[Button]] | None) -> InlineKeyboardMarkup | None:
@@ -147,6 +173,8 @@ async def show_flow_reply(update: Update, ctx: HiwarContext, reply: FlowReply) -
         return
     keyboard = flow_keyboard(catalogue, language, reply.prompt, reply.version)
     text = render(ctx, reply.prompt.text)
+    if reply.prompt.request_location:
+        await _offer_location(update, ctx)
     query = update.callback_query
     if reply.refresh_in_place and query is not None and query.message is not None:
         try:

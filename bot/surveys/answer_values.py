@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from bot.engines.numbers import normalise_digits, parse_decimal, parse_integer
@@ -17,6 +18,7 @@ from bot.surveys.xlsform.form import Question, QuestionType
 
 MAX_TEXT_ANSWER = 1000  # characters; a longer answer is refused, never cut
 _ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+_TIME = re.compile(r"(\d{1,2})[:.](\d{2})(?::\d{2})?")
 _DAY_FIRST = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})")
 
 
@@ -69,11 +71,64 @@ def parse_typed_answer(question: Question, text: str) -> str:
         if day is None:
             raise AnswerRejected("surveys.flow.not_date")
         return day.isoformat()
+    if question.type is QuestionType.TIME:
+        clock = parse_time(text)
+        if clock is None:
+            raise AnswerRejected("surveys.flow.not_time")
+        return clock
+    if question.type is QuestionType.DATETIME:
+        cleaned = normalise_digits(text).strip()
+        day_text, _, time_text = cleaned.replace("T", " ").partition(" ")
+        day, clock = parse_date(day_text), parse_time(time_text or "00:00")
+        if day is None or clock is None:
+            raise AnswerRejected("surveys.flow.not_datetime")
+        return f"{day.isoformat()}T{clock}"
+    if question.type is QuestionType.RANGE:
+        return _range_value(question, text)
+    if question.type is QuestionType.BARCODE:
+        if len(text) > MAX_TEXT_ANSWER:
+            raise AnswerRejected(
+                "surveys.flow.too_long", {"limit": MAX_TEXT_ANSWER, "length": len(text)}
+            )
+        return normalise_digits(text)
     raise AnswerRejected("flow.use_buttons")
+
+
+def parse_time(text: str) -> str | None:
+    """ "14:30" / "٢:٣٠" → "14:30:00" (ODK's time without the zone)."""
+    match = _TIME.fullmatch(normalise_digits(text).strip())
+    if not match:
+        return None
+    hours, minutes = int(match[1]), int(match[2])
+    if hours > 23 or minutes > 59:
+        return None
+    return f"{hours:02d}:{minutes:02d}:00"
+
+
+def _range_value(question: Question, text: str) -> str:
+    number = parse_decimal(text)
+    parameters = question.parameters
+    try:
+        start = Decimal(parameters.get("start", "1"))
+        end = Decimal(parameters.get("end", "10"))
+        step = Decimal(parameters.get("step", "1"))
+    except InvalidOperation:
+        start, end, step = Decimal(1), Decimal(10), Decimal(1)
+    low, high = min(start, end), max(start, end)
+    fits = number is not None and number.is_finite() and low <= number <= high
+    if not fits or (step and (number - start) % step != 0):  # type: ignore[operator]
+        raise AnswerRejected(
+            "surveys.flow.not_in_range", {"start": str(low), "end": str(high), "step": str(step)}
+        )
+    normalised = format(number.normalize(), "f")  # type: ignore[union-attr]
+    return "0" if normalised in ("-0", "") else normalised
 
 
 def display_answer(question: Question, value: str, language: str) -> str:
     """An answer as the member reads it (choice labels instead of choice names)."""
     if question.is_choice:
         return ", ".join(question.option_label(token, language) for token in value.split())
+    if ":" in value and question.type.value in ("image", "audio", "video", "file", "barcode"):
+        kind = value.split(":", 1)[0]
+        return {"photo": "📷", "voice": "🎤", "audio": "🎵", "video": "🎬"}.get(kind, "📎")
     return value

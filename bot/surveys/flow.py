@@ -1,20 +1,29 @@
 """The one flow that runs any survey form on the flow engine, one question at a time.
 
-Steps are question names, in form order, then a last `~submit` step to review and send.
-`relevant` decides which questions are asked (evaluated against the answers so far, as ODK
-does); `required`, typed-value checks and `constraint` (with the form's `constraint_message`
-in the member's language) decide whether an answer is accepted. Notes are shown with a
-"Next" button. The engine stores the step and the answers after every input, so a member can
-stop and continue later, even after a restart.
+Steps name a question by its key, with the repeat instance it is asked in
+(`age`, `member_age@2`, `visit_date@2.1`); `~more:S@2` asks whether to add another instance of repeat S after
+instance 2 (repeats without a `repeat_count`); `~submit` reviews and sends. A question is
+asked when it and every group around it are relevant (evaluated against the answers so far,
+as ODK does); calculations are evaluated when read and stored at submission; `${…}` in labels,
+hints and messages is replaced by the answer. `required`, typed-value checks and `constraint`
+(with the form's messages in the member's language) decide whether an answer is accepted.
 
-Flow data: `_survey` (id), `_form` (the form definition, so any instance can run it),
-`answers` (name → XLSForm value) and `_resume` (where to continue a saved draft).
+Long choice lists are paged (at most `PAGE_ROWS` rows of buttons) and can be searched by typing
+part of a label, Arabic spelling variants folded. Locations come as Telegram locations or
+typed coordinates; photos, voice notes, videos and files as Telegram media (stored as
+`kind:file_id`, like report media). The engine stores the step and the answers after every
+input, so a member can stop and continue later, even after a restart.
+
+Flow data: `_survey` (id), `_form` (the definition, so any instance can run it), `answers`
+(storage key → XLSForm value), `_counts` (repeat instances), `_page` / `_search` (the choice
+list position), `_meta` (start time) and `_resume` (where to continue a saved draft).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from bot.engines.flows import (
@@ -31,10 +40,28 @@ from bot.engines.flows import (
     StepResult,
     Text,
 )
+from bot.engines.numbers import normalise_digits
 from bot.surveys.answer_values import AnswerRejected, display_answer, parse_typed_answer
 from bot.surveys.responses import submit_response
-from bot.surveys.xlsform.expressions import Environment, holds
-from bot.surveys.xlsform.form import Question, QuestionType, SurveyForm
+from bot.surveys.xlsform.expressions import (
+    Environment,
+    ExpressionError,
+    NodeSet,
+    Value,
+    evaluate,
+    parse,
+    to_boolean,
+    to_number,
+    to_string,
+)
+from bot.surveys.xlsform.form import (
+    LOCATION_TYPES,
+    MEDIA_TYPES,
+    Option,
+    Question,
+    QuestionType,
+    SurveyForm,
+)
 from storage.database import UnitOfWork
 
 FLOW_NAME = "survey"
@@ -42,23 +69,206 @@ SUBMIT_STEP = "~submit"
 SUBMIT = "~submit"
 KEEP = "~keep"
 NEXT = "~next"
+AGAIN = "~again"
+ENOUGH = "~enough"
+PAGE_PREVIOUS = "~pgprev"
+PAGE_NEXT = "~pgnext"
+SEARCH_CLEAR = "~pgall"
+MORE_PREFIX = "~more:"
 SURVEY_ID = "_survey"
 FORM = "_form"
 ANSWERS = "answers"
 RESUME = "_resume"
+COUNTS = "_counts"
+PAGE = "_page"
+SEARCH = "_search"
+META = "_meta"
 SHORT_LABEL = 18
+PAGE_ROWS = 8  # rows of choice buttons in one message (Telegram allows 100 buttons; a chat, less)
+MAX_REPEAT = 50  # instances of one repeat, whatever repeat_count says
+_PIPE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.\-]*)\}")
+_COORDINATES = re.compile(r"\s*(-?\d+(?:\.\d+)?)\s*[,،\s]\s*(-?\d+(?:\.\d+)?)\s*")
+_MEDIA_KINDS = {
+    QuestionType.IMAGE: frozenset({"photo", "document"}),
+    QuestionType.AUDIO: frozenset({"voice", "audio", "document"}),
+    QuestionType.VIDEO: frozenset({"video", "document"}),
+    QuestionType.FILE: frozenset({"document", "photo", "video", "audio", "voice"}),
+    QuestionType.BARCODE: frozenset({"photo"}),
+}
+_ARABIC_FOLD = str.maketrans(
+    {
+        "أ": "ا",
+        "إ": "ا",
+        "آ": "ا",
+        "ٱ": "ا",
+        "ة": "ه",
+        "ى": "ي",
+        "ئ": "ي",
+        "ؤ": "و",
+        "ـ": None,
+    }
+)
+_DIACRITICS = re.compile("[\u064b-\u0652\u0670]")
 
 
-def relevant_answers(form: SurveyForm, answers: Mapping[str, str], today: date) -> dict[str, str]:
-    """The answers ODK would submit: those of questions still relevant, in form order."""
-    kept: dict[str, str] = {}
-    for question in form.questions:
-        if question.name not in answers:
-            continue
-        if question.relevant and not holds(question.relevant, Environment(kept, today=today)):
-            continue
-        kept[question.name] = answers[question.name]
-    return kept
+def fold(text: str) -> str:
+    """Text as search compares it: case, Arabic hamza/alef/taa-marbuta variants folded."""
+    return _DIACRITICS.sub("", normalise_digits(text).translate(_ARABIC_FOLD)).casefold().strip()
+
+
+def instance_key(question: Question, idx: tuple[int, ...]) -> str:
+    """The storage key of an answer: `age`, or `age[2]` in instance 2 of its repeat."""
+    if not idx:
+        return question.key
+    return f"{question.key}[{'.'.join(str(i) for i in idx)}]"
+
+
+def _idx_text(idx: tuple[int, ...]) -> str:
+    return ".".join(str(i) for i in idx)
+
+
+def _parse_idx(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(".") if part)
+
+
+def question_step(form: SurveyForm, index: int, idx: tuple[int, ...]) -> str:
+    key = form.questions[index].key
+    return f"{key}@{_idx_text(idx)}" if idx else key
+
+
+def parse_step(form: SurveyForm, step: str) -> tuple[int, tuple[int, ...]] | None:
+    if step.startswith("~"):
+        return None
+    head, _, tail = step.partition("@")
+    try:
+        return form.index_of(head), _parse_idx(tail)
+    except (KeyError, ValueError):
+        return None
+
+
+class Answers:
+    """The answers of one pass, read the way expressions see them (groups, repeats, calcs)."""
+
+    def __init__(
+        self,
+        form: SurveyForm,
+        answers: Mapping[str, str],
+        counts: Mapping[str, int],
+        today: date,
+        now: datetime | None = None,
+        meta: Mapping[str, str] | None = None,
+    ) -> None:
+        self.form = form
+        self.answers = answers
+        self.counts = counts
+        self.today = today
+        self.now = now
+        self.meta = meta or {}
+        self._calculating: set[str] = set()
+
+    def count(self, section: int, outer: tuple[int, ...]) -> int:
+        return int(self.counts.get(f"{section}@{_idx_text(outer)}", 0))
+
+    def value(self, index: int, idx: tuple[int, ...]) -> str:
+        question = self.form.questions[index]
+        key = instance_key(question, idx)
+        if key in self.answers:
+            return self.answers[key]
+        kind = question.type
+        if question.calculation and key not in self._calculating:
+            self._calculating.add(key)
+            try:
+                return to_string(evaluate(question.calculation, self.env(index, idx)))
+            finally:
+                self._calculating.discard(key)
+        if kind is QuestionType.TODAY:
+            return self.today.isoformat()
+        if kind in (QuestionType.START, QuestionType.DEVICEID):
+            return self.meta.get(kind.value, "")
+        if question.default and not question.default.startswith("${"):
+            return question.default
+        return ""
+
+    def lookup(
+        self, repeats: tuple[int, ...], idx: tuple[int, ...]
+    ) -> Callable[[str, bool], Value]:
+        def resolve(name: str, every_instance: bool) -> Value:
+            target = self.form.find(name)
+            if target is None:
+                return ""  # a group or repeat named as a whole (indexed-repeat's 2nd argument)
+            chain = self.form.questions[target].repeats
+            common = 0
+            while common < min(len(chain), len(repeats)) and chain[common] == repeats[common]:
+                common += 1
+            if common == len(chain) and not (every_instance and chain):
+                return self.value(target, idx[:common])
+            if every_instance and common == len(chain):
+                common -= 1
+            return NodeSet(self._all(target, chain, idx[:common]))
+
+        return resolve
+
+    def _all(self, target: int, chain: tuple[int, ...], prefix: tuple[int, ...]) -> list[str]:
+        if len(prefix) == len(chain):
+            return [self.value(target, prefix)]
+        values: list[str] = []
+        for instance in range(1, self.count(chain[len(prefix)], prefix) + 1):
+            values.extend(self._all(target, chain, (*prefix, instance)))
+        return values
+
+    def env(self, index: int, idx: tuple[int, ...], current: str = "") -> Environment:
+        question = self.form.questions[index] if 0 <= index < len(self.form.questions) else None
+        repeats = question.repeats if question is not None else ()
+        return self.env_in(repeats, idx, current)
+
+    def env_in(
+        self, repeats: tuple[int, ...], idx: tuple[int, ...], current: str = ""
+    ) -> Environment:
+        return Environment(
+            self.answers,
+            current=current,
+            today=self.today,
+            now=self.now,
+            lookup=self.lookup(repeats, idx),
+            position=idx[-1] if idx else 0,
+            items=self._items,
+            choice_label=self._choice_label,
+        )
+
+    def _items(self, list_name: str) -> list[Mapping[str, str]]:
+        options = self.form.lists.get(list_name, ())
+        return [{"name": o.name, **o.fields, "label": o.labels.get("en", "")} for o in options]
+
+    def _choice_label(self, name: str, value: str) -> str:
+        index = self.form.find(name)
+        if index is None:
+            return value
+        return self.form.questions[index].option_label(value, "en")
+
+    def holds(
+        self, source: str | None, index: int, idx: tuple[int, ...], current: str = ""
+    ) -> bool:
+        if not source:
+            return True
+        try:
+            return to_boolean(evaluate(source, self.env(index, idx, current)))
+        except (ExpressionError, RecursionError, ValueError, OverflowError):
+            return False
+
+    def relevant(self, index: int, idx: tuple[int, ...]) -> bool:
+        question = self.form.questions[index]
+        for section in question.sections:
+            source = self.form.sections[section].relevant
+            if source and not self.holds(source, index, idx):
+                return False
+        return self.holds(question.relevant, index, idx)
+
+    def pipe(self, text: str, index: int, idx: tuple[int, ...]) -> str:
+        if "${" not in text:
+            return text
+        resolve = self.env(index, idx).lookup
+        assert resolve is not None
+        return _PIPE.sub(lambda m: to_string(resolve(m.group(1), False)), text)
 
 
 class SurveyFlow:
@@ -66,8 +276,11 @@ class SurveyFlow:
 
     name = FLOW_NAME
 
-    def __init__(self, today: Callable[[], date]) -> None:
+    def __init__(
+        self, today: Callable[[], date], now: Callable[[], datetime] | None = None
+    ) -> None:
         self._today = today
+        self._now = now or (lambda: datetime.now(UTC))
         self._forms: dict[int, SurveyForm] = {}
 
     def form_of(self, data: Mapping[str, Any]) -> SurveyForm:
@@ -78,68 +291,300 @@ class SurveyFlow:
             self._forms[survey_id] = form
         return form
 
-    def _env(self, answers: Mapping[str, str], current: str = "") -> Environment:
-        return Environment(answers, current=current, today=self._today())
+    def state(
+        self, form: SurveyForm, data: Mapping[str, Any], answers: Mapping[str, str] | None = None
+    ) -> Answers:
+        return Answers(
+            form,
+            data.get(ANSWERS, {}) if answers is None else answers,
+            data.get(COUNTS, {}),
+            self._today(),
+            self._now(),
+            data.get(META, {}),
+        )
 
-    def next_step(self, form: SurveyForm, after: int, answers: Mapping[str, str]) -> str:
-        for question in form.questions[after + 1 :]:
-            if not question.relevant or holds(question.relevant, self._env(answers)):
-                return question.name
-        return SUBMIT_STEP
+    # ------------------------------------------------------------------ walking the form
+
+    def scan(
+        self, state: Answers, start: int, stack: list[tuple[int, int]], counts: dict[str, int]
+    ) -> str:
+        """The next step from question `start` with repeats `stack` (section, instance) open."""
+        form = state.form
+        sections = form.sections
+        total = len(form.questions)
+        j = start
+        while True:
+            # Close the repeats that question j is not in.
+            while stack and not sections[stack[-1][0]].start <= j < sections[stack[-1][0]].end:
+                section, instance = stack[-1]
+                outer = tuple(i for _, i in stack[:-1])
+                count_source = sections[section].repeat_count
+                if count_source is None:
+                    return f"{MORE_PREFIX}{section}@{_idx_text((*outer, instance))}"
+                wanted = self._repeat_count(state, section, stack)
+                if instance < wanted:
+                    stack[-1] = (section, instance + 1)
+                    counts[f"{section}@{_idx_text(outer)}"] = instance + 1
+                    j = sections[section].start
+                    break
+                stack.pop()
+            else:
+                if j >= total:
+                    return SUBMIT_STEP
+                question = form.questions[j]
+                # Enter the repeats question j is in.
+                entered = True
+                while len(stack) < len(question.repeats):
+                    section = question.repeats[len(stack)]
+                    outer = tuple(i for _, i in stack)
+                    probe = Answers(
+                        state.form, state.answers, counts, state.today, state.now, state.meta
+                    )
+                    section_info = sections[section]
+                    relevant = (
+                        probe.holds(section_info.relevant, section_info.start, (*outer, 1))
+                        if section_info.relevant
+                        else True
+                    )
+                    count = (
+                        self._repeat_count(probe, section, [*stack, (section, 1)])
+                        if section_info.repeat_count
+                        else 1
+                    )
+                    if not relevant or count < 1:
+                        j = section_info.end
+                        entered = False
+                        break
+                    stack.append((section, 1))
+                    key = f"{section}@{_idx_text(outer)}"
+                    counts[key] = max(int(counts.get(key, 0)), 1)
+                if not entered:
+                    continue
+                idx = tuple(i for _, i in stack)
+                state.counts = counts
+                skip_to = self._skipped_group(state, j, idx)
+                if skip_to is not None:
+                    j = skip_to
+                    continue
+                if question.asked and state.holds(question.relevant, j, idx):
+                    return question_step(form, j, idx)
+                j += 1
+
+    def _skipped_group(self, state: Answers, j: int, idx: tuple[int, ...]) -> int | None:
+        """Where to continue when a group around question j is not relevant."""
+        question = state.form.questions[j]
+        for section in question.sections:
+            info = state.form.sections[section]
+            if info.relevant and not state.holds(info.relevant, j, idx):
+                return info.end
+        return None
+
+    def _repeat_count(self, state: Answers, section: int, stack: list[tuple[int, int]]) -> int:
+        info = state.form.sections[section]
+        if info.repeat_count is None:
+            return MAX_REPEAT
+        outer_idx = tuple(i for _, i in stack[:-1])
+        repeats = tuple(s for s, _ in stack[:-1])
+        try:
+            number = to_number(evaluate(info.repeat_count, state.env_in(repeats, outer_idx)))
+        except (ExpressionError, RecursionError, ValueError):
+            return 0
+        if number != number:  # NaN: not answered yet
+            return 0
+        return max(0, min(int(number), MAX_REPEAT))
+
+    def _stack(self, form: SurveyForm, index: int, idx: tuple[int, ...]) -> list[tuple[int, int]]:
+        return list(zip(form.questions[index].repeats, idx, strict=False))
+
+    def after(
+        self, state: Answers, index: int, idx: tuple[int, ...], counts: dict[str, int]
+    ) -> str:
+        return self.scan(state, index + 1, self._stack(state.form, index, idx), counts)
 
     # ------------------------------------------------------------------ the Flow protocol
 
     def first_step(self, data: dict[str, Any]) -> str:
         form = self.form_of(data)
         resume = data.pop(RESUME, None)
-        names = {question.name for question in form.questions}
-        if resume in names or resume == SUBMIT_STEP:
+        data.setdefault(META, {"start": self._now().isoformat(timespec="seconds")})
+        if resume == SUBMIT_STEP or (isinstance(resume, str) and self._valid_step(form, resume)):
             return str(resume)
-        return self.next_step(form, -1, data.get(ANSWERS, {}))
+        counts = dict(data.get(COUNTS, {}))
+        step = self.scan(self.state(form, data), 0, [], counts)
+        data[COUNTS] = counts
+        return step
+
+    @staticmethod
+    def _valid_step(form: SurveyForm, step: str) -> bool:
+        if step.startswith(MORE_PREFIX):
+            return True
+        return parse_step(form, step) is not None
 
     def prompt(self, step: str, data: dict[str, Any]) -> Prompt:
         form = self.form_of(data)
         answers: dict[str, str] = data.get(ANSWERS, {})
         can_go_back = bool(data.get(HISTORY))
         if step == SUBMIT_STEP:
-            count = len(relevant_answers(form, answers, self._today()))
+            count = len(self.submission(form, data))
             return Prompt(
                 Text("surveys.flow.review", {"answered": count}),
                 choices=(Choice(SUBMIT, label_key="surveys.flow.submit"),),
                 can_go_back=can_go_back,
             )
-        question = form.question(step)
-        previous = answers.get(step)
+        if step.startswith(MORE_PREFIX):
+            section, idx = self._more(step)
+            info = form.sections[section]
+            return Prompt(
+                Text(
+                    "surveys.flow.add_another",
+                    {
+                        "group_en": info.labels.get("en") or info.name,
+                        "group_ar": info.labels.get("ar") or info.name,
+                        "count": idx[-1] if idx else 0,
+                    },
+                ),
+                choices=(
+                    Choice(AGAIN, label_key="surveys.flow.add_yes"),
+                    Choice(ENOUGH, label_key="surveys.flow.add_no"),
+                ),
+                columns=2,
+                can_go_back=can_go_back,
+            )
+        parsed = parse_step(form, step)
+        assert parsed is not None
+        index, idx = parsed
+        question = form.questions[index]
+        state = self.state(form, data)
+        key = instance_key(question, idx)
+        previous = answers.get(key) or (
+            question.default
+            if question.default and not question.default.startswith("${")
+            else None
+        )
+        section_number, section_labels = self._section_of(form, question)
         variables = {
-            "number": form.index_of(step) + 1,
-            "total": len(form.questions),
+            "number": form.asked_numbers[index],
+            "total": form.asked_numbers[-1] if form.asked_numbers else 0,
+            "section": section_number,
+            "sections": len(form.top_sections),
+            "group_en": section_labels.get("en", ""),
+            "group_ar": section_labels.get("ar", ""),
+            "instance": idx[-1] if idx else 0,
             "kind": question.type.value,
             "required": question.required,
-            "label_en": question.labels["en"],
-            "label_ar": question.labels["ar"],
-            "hint_en": question.hints.get("en", ""),
-            "hint_ar": question.hints.get("ar", ""),
+            "label_en": state.pipe(question.labels.get("en", ""), index, idx),
+            "label_ar": state.pipe(question.labels.get("ar", ""), index, idx),
+            "hint_en": state.pipe(question.hints.get("en", ""), index, idx),
+            "hint_ar": state.pipe(question.hints.get("ar", ""), index, idx),
             "previous_en": display_answer(question, previous, "en") if previous else "",
             "previous_ar": display_answer(question, previous, "ar") if previous else "",
+            "value": state.value(index, idx) if question.read_only else "",
+            "searchable": False,
+            "search": data.get(SEARCH, {}).get(step, ""),
+            "page": 0,
+            "pages": 0,
         }
-        text = Text("surveys.flow.question", variables)
-        if question.type is QuestionType.NOTE:
+        if question.type is QuestionType.NOTE or (question.read_only and not question.is_choice):
             next_button = Choice(NEXT, label_key="surveys.flow.next")
-            return Prompt(text, choices=(next_button,), can_go_back=can_go_back)
-        choices = tuple(Choice(o.name, labels=o.labels) for o in question.options)
-        multi = question.type is QuestionType.SELECT_MULTIPLE
+            return Prompt(
+                Text("surveys.flow.question", variables),
+                choices=(next_button,),
+                can_go_back=can_go_back,
+            )
+        if question.type is QuestionType.ACKNOWLEDGE:
+            ok = Choice("OK", label_key="surveys.flow.acknowledge")
+            return Prompt(
+                Text("surveys.flow.question", variables),
+                choices=(ok,),
+                can_go_back=can_go_back,
+                can_skip=not question.required,
+            )
+        choices: tuple[Choice, ...] = ()
+        columns = 1
+        multi = question.type in (QuestionType.SELECT_MULTIPLE, QuestionType.RANK)
+        if question.is_choice:
+            options = self.options(state, index, idx)
+            search = data.get(SEARCH, {}).get(step, "")
+            if search:
+                wanted = fold(search)
+                options = [
+                    o for o in options if any(wanted in fold(label) for label in o.labels.values())
+                ]
+            short = all(len(o.labels.get("en", "")) <= SHORT_LABEL for o in options)
+            columns = 2 if short and len(options) > 3 else 1
+            if question.appearance.startswith("likert") and len(options) <= 7:
+                columns = len(options)
+            per_page = PAGE_ROWS * columns
+            pages = max(1, -(-len(options) // per_page))
+            page = min(int(data.get(PAGE, {}).get(step, 0)), pages - 1)
+            shown = options[page * per_page : (page + 1) * per_page]
+            choices = tuple(Choice(o.name, labels=o.labels) for o in shown)
+            navigation: list[Choice] = []
+            if page > 0:
+                navigation.append(Choice(PAGE_PREVIOUS, label_key="surveys.flow.page_previous"))
+            if page < pages - 1:
+                navigation.append(Choice(PAGE_NEXT, label_key="surveys.flow.page_next"))
+            if search:
+                navigation.append(Choice(SEARCH_CLEAR, label_key="surveys.flow.search_clear"))
+            if navigation and columns < len(navigation):
+                columns = max(columns, len(navigation))
+                choices = tuple(Choice(o.name, labels=o.labels) for o in shown)
+            choices = (*choices, *navigation)
+            variables["searchable"] = pages > 1 or bool(search)
+            variables["page"] = page + 1
+            variables["pages"] = pages
         if previous and not multi:
             choices = (*choices, Choice(KEEP, label_key="surveys.flow.keep"))
-        short = all(len(o.labels["en"]) <= SHORT_LABEL for o in question.options)
         return Prompt(
-            text,
+            Text("surveys.flow.question", variables),
             choices=choices,
-            columns=2 if short and len(question.options) > 3 else 1,
+            columns=columns,
             multi=multi,
             selected=frozenset(data.get(SELECTED, {}).get(step, [])) if multi else frozenset(),
             can_go_back=can_go_back,
             can_skip=not question.required,
+            request_location=question.type in LOCATION_TYPES,
         )
+
+    def options(self, state: Answers, index: int, idx: tuple[int, ...]) -> list[Option]:
+        question = state.form.questions[index]
+        if not question.choice_filter:
+            return list(question.options)
+        expression = parse(question.choice_filter, True)
+        kept = []
+        base = state.env(index, idx)
+        for option in question.options:
+            fields = {"name": option.name, **option.fields}
+            env = Environment(
+                base.answers,
+                today=base.today,
+                now=base.now,
+                lookup=base.lookup,
+                position=base.position,
+                field=lambda column, f=fields: f.get(column, ""),  # type: ignore[misc]
+                items=base.items,
+                choice_label=base.choice_label,
+            )
+            try:
+                if to_boolean(evaluate(expression, env)):
+                    kept.append(option)
+            except (ExpressionError, RecursionError, ValueError):
+                continue
+        return kept
+
+    @staticmethod
+    def _section_of(form: SurveyForm, question: Question) -> tuple[int, dict[str, str]]:
+        if not question.sections:
+            return 0, {}
+        top = question.sections[0]
+        number = form.top_sections.index(top) + 1 if top in form.top_sections else 0
+        innermost = form.sections[question.sections[-1]]
+        return number, innermost.labels
+
+    @staticmethod
+    def _more(step: str) -> tuple[int, tuple[int, ...]]:
+        head, _, tail = step.removeprefix(MORE_PREFIX).partition("@")
+        return int(head), _parse_idx(tail)
 
     def accept(self, step: str, data: dict[str, Any], given: FlowInput) -> StepResult:
         form = self.form_of(data)
@@ -147,36 +592,141 @@ class SurveyFlow:
             if given.choice == SUBMIT:
                 return Finished(data)
             return Invalid(Text("flow.use_buttons"))
-        question = form.question(step)
+        counts = dict(data.get(COUNTS, {}))
+        if step.startswith(MORE_PREFIX):
+            return self._accept_more(form, step, data, given, counts)
+        parsed = parse_step(form, step)
+        assert parsed is not None
+        index, idx = parsed
+        question = form.questions[index]
         answers: dict[str, str] = dict(data.get(ANSWERS, {}))
-        if question.type is QuestionType.NOTE:
+        state = self.state(form, data, answers)
+        key = instance_key(question, idx)
+        if question.type is QuestionType.NOTE or (question.read_only and not question.is_choice):
             if given.choice != NEXT:
                 return Invalid(Text("surveys.flow.press_next"))
-            return self._advance(form, question, data, answers)
+            return self._advance(state, index, idx, data, answers, counts)
+        if given.choice in (PAGE_PREVIOUS, PAGE_NEXT, SEARCH_CLEAR):
+            return self._turn_page(step, data, given.choice)
+        if question.is_choice and given.text is not None and given.choice is None:
+            searched = self._search(state, step, index, idx, data, given.text)
+            if searched is not None:
+                return searched
         try:
-            value = self._value_of(question, answers, given)
+            value = self._value_of(question, key, answers, given, state, index, idx)
         except AnswerRejected as rejected:
             return Invalid(Text(rejected.key, rejected.variables))
         if value == "" and question.required:
+            messages = question.required_messages
+            if messages:
+                return Invalid(
+                    Text(
+                        "surveys.flow.constraint",
+                        {
+                            "message_en": state.pipe(messages["en"], index, idx),
+                            "message_ar": state.pipe(messages["ar"], index, idx),
+                        },
+                    )
+                )
             return Invalid(Text("surveys.flow.required"))
         if (
             value
             and question.constraint
-            and not holds(question.constraint, self._env(answers, current=value))
+            and not state.holds(question.constraint, index, idx, current=value)
         ):
-            return Invalid(self._constraint_notice(question))
+            return Invalid(self._constraint_notice(state, question, index, idx))
         if value:
-            answers[step] = value
+            answers[key] = value
         else:
-            answers.pop(step, None)
-        return self._advance(form, question, data, answers)
+            answers.pop(key, None)
+        return self._advance(state, index, idx, data, answers, counts)
+
+    def _accept_more(
+        self,
+        form: SurveyForm,
+        step: str,
+        data: dict[str, Any],
+        given: FlowInput,
+        counts: dict[str, int],
+    ) -> StepResult:
+        section, idx = self._more(step)
+        info = form.sections[section]
+        outer, instance = idx[:-1], idx[-1]
+        stack = (
+            list(zip(form.questions[info.start].repeats, idx, strict=False))
+            if info.start < len(form.questions)
+            else []
+        )
+        stack = [item for item in stack if item[0] != section][: len(outer)]
+        stack = list(zip([s for s, _ in stack], outer, strict=False))
+        state = self.state(form, data)
+        key = f"{section}@{_idx_text(outer)}"
+        if given.choice == AGAIN and instance < MAX_REPEAT:
+            counts[key] = max(int(counts.get(key, 0)), instance + 1)
+            state.counts = counts
+            step_next = self.scan(state, info.start, [*stack, (section, instance + 1)], counts)
+        elif given.choice in (AGAIN, ENOUGH):
+            counts[key] = instance
+            state.counts = counts
+            step_next = self.scan(state, info.end, stack, counts)
+        else:
+            return Invalid(Text("flow.use_buttons"))
+        new_data = dict(data)
+        new_data[COUNTS] = counts
+        return Next(step_next, new_data)
+
+    def _turn_page(self, step: str, data: dict[str, Any], choice: str) -> Next:
+        pages = dict(data.get(PAGE, {}))
+        current = int(pages.get(step, 0))
+        new_data = dict(data)
+        if choice == SEARCH_CLEAR:
+            searches = dict(data.get(SEARCH, {}))
+            searches.pop(step, None)
+            new_data[SEARCH] = searches
+            pages[step] = 0
+        else:
+            pages[step] = max(0, current + (1 if choice == PAGE_NEXT else -1))
+        new_data[PAGE] = pages
+        return Next(step, new_data)
+
+    def _search(
+        self,
+        state: Answers,
+        step: str,
+        index: int,
+        idx: tuple[int, ...],
+        data: dict[str, Any],
+        text: str,
+    ) -> StepResult | None:
+        options = self.options(state, index, idx)
+        short = all(len(o.labels.get("en", "")) <= SHORT_LABEL for o in options)
+        if len(options) <= PAGE_ROWS * (2 if short and len(options) > 3 else 1):
+            return None  # a short list: buttons only
+        wanted = fold(text)
+        if not wanted:
+            return None
+        matches = [o for o in options if any(wanted in fold(label) for label in o.labels.values())]
+        if not matches:
+            return Invalid(Text("surveys.flow.search_none", {"text": text.strip()[:60]}))
+        new_data = dict(data)
+        searches = dict(data.get(SEARCH, {}))
+        searches[step] = text.strip()[:60]
+        pages = dict(data.get(PAGE, {}))
+        pages[step] = 0
+        new_data[SEARCH], new_data[PAGE] = searches, pages
+        return Next(
+            step, new_data, notice=Text("surveys.flow.search_found", {"count": len(matches)})
+        )
 
     async def finish(
         self, uow: UnitOfWork, user_id: int, data: dict[str, Any], now: datetime
     ) -> Completion:
         form = self.form_of(data)
-        answers = relevant_answers(form, data.get(ANSWERS, {}), self._today())
-        saved = await submit_response(uow, int(data[SURVEY_ID]), user_id, answers, now)
+        answers = self.submission(form, data, finished=now)
+        device = next((q.key for q in form.questions if q.type is QuestionType.DEVICEID), None)
+        saved = await submit_response(
+            uow, int(data[SURVEY_ID]), user_id, answers, now, deviceid_key=device
+        )
         key = "surveys.flow.revised" if saved.revised else "surveys.flow.thanks"
         return Completion(
             Text(key, {"title_en": form.titles["en"], "title_ar": form.titles["ar"]})
@@ -184,43 +734,143 @@ class SurveyFlow:
 
     # ------------------------------------------------------------------ details
 
-    def _value_of(self, question: Question, answers: dict[str, str], given: FlowInput) -> str:
-        if given.choice == KEEP and question.name in answers:
-            return answers[question.name]
+    def submission(
+        self, form: SurveyForm, data: Mapping[str, Any], finished: datetime | None = None
+    ) -> dict[str, str]:
+        """What ODK would submit: answers of relevant questions in every instance, with
+        calculations and metadata (start, end, today) evaluated."""
+        state = self.state(form, data)
+        counts = state.counts
+        kept: dict[str, str] = {}
+        for index, question in enumerate(form.questions):
+            for idx in self._instances(form, question, counts):
+                if not state.relevant(index, idx):
+                    continue
+                key = instance_key(question, idx)
+                if question.type is QuestionType.END:
+                    value = (finished or self._now()).isoformat(timespec="seconds")
+                elif question.type is QuestionType.DEVICEID:
+                    continue  # set at storage from the response's random id
+                elif key in state.answers:
+                    value = state.answers[key]
+                elif question.type is QuestionType.NOTE:
+                    continue
+                else:
+                    value = state.value(index, idx)
+                if value:
+                    kept[key] = value
+        return kept
+
+    def _instances(
+        self, form: SurveyForm, question: Question, counts: Mapping[str, int]
+    ) -> list[tuple[int, ...]]:
+        combos: list[tuple[int, ...]] = [()]
+        for section in question.repeats:
+            combos = [
+                (*prefix, i)
+                for prefix in combos
+                for i in range(1, int(counts.get(f"{section}@{_idx_text(prefix)}", 0)) + 1)
+            ]
+        return combos
+
+    def _value_of(
+        self,
+        question: Question,
+        key: str,
+        answers: dict[str, str],
+        given: FlowInput,
+        state: Answers,
+        index: int,
+        idx: tuple[int, ...],
+    ) -> str:
+        if given.choice == KEEP:
+            return answers.get(key) or state.value(index, idx)
         if given.choice == SKIP:
             return ""
-        if question.type is QuestionType.SELECT_ONE:
-            if given.choice in {o.name for o in question.options}:
+        kind = question.type
+        if kind is QuestionType.ACKNOWLEDGE:
+            if given.choice == "OK":
+                return "OK"
+            raise AnswerRejected("flow.use_buttons")
+        if kind is QuestionType.SELECT_ONE:
+            if given.choice in {o.name for o in self.options(state, index, idx)}:
                 return str(given.choice)
             raise AnswerRejected("flow.use_buttons")
-        if question.type is QuestionType.SELECT_MULTIPLE:
+        if kind in (QuestionType.SELECT_MULTIPLE, QuestionType.RANK):
             if given.choices is None:
                 raise AnswerRejected("flow.use_buttons")
+            if kind is QuestionType.RANK:
+                return " ".join(given.choices)
             chosen = set(given.choices)
             return " ".join(o.name for o in question.options if o.name in chosen)
+        if kind in LOCATION_TYPES:
+            return self._location(question, given)
+        if kind in MEDIA_TYPES or (kind is QuestionType.BARCODE and given.media is not None):
+            if given.media is None or given.media.kind not in _MEDIA_KINDS[kind]:
+                raise AnswerRejected(f"surveys.flow.send_{kind.value}")
+            return f"{given.media.kind}:{given.media.file_id}"
         if given.text is None:
             raise AnswerRejected("surveys.flow.type_answer")
         return parse_typed_answer(question, given.text)
 
     @staticmethod
-    def _constraint_notice(question: Question) -> Text:
+    def _location(question: Question, given: FlowInput) -> str:
+        if given.location is not None:
+            latitude, longitude = given.location
+            return f"{latitude:.6f} {longitude:.6f} 0 0"
+        if given.text is None:
+            raise AnswerRejected("surveys.flow.send_location")
+        points = []
+        for part in normalise_digits(given.text).replace("٫", ".").split(";"):
+            match = _COORDINATES.fullmatch(part)
+            if not match:
+                raise AnswerRejected("surveys.flow.send_location")
+            latitude, longitude = float(match[1]), float(match[2])
+            if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+                raise AnswerRejected("surveys.flow.send_location")
+            points.append(f"{latitude:.6f} {longitude:.6f} 0 0")
+        if question.type is QuestionType.GEOPOINT and len(points) != 1:
+            raise AnswerRejected("surveys.flow.send_location")
+        return ";".join(points)
+
+    @staticmethod
+    def _constraint_notice(
+        state: Answers, question: Question, index: int, idx: tuple[int, ...]
+    ) -> Text:
         messages = question.constraint_messages
         if not messages:
             return Text("surveys.flow.constraint_default")
         return Text(
-            "surveys.flow.constraint", {"message_en": messages["en"], "message_ar": messages["ar"]}
+            "surveys.flow.constraint",
+            {
+                "message_en": state.pipe(messages["en"], index, idx),
+                "message_ar": state.pipe(messages["ar"], index, idx),
+            },
         )
 
     def _advance(
-        self, form: SurveyForm, question: Question, data: dict[str, Any], answers: dict[str, str]
+        self,
+        state: Answers,
+        index: int,
+        idx: tuple[int, ...],
+        data: dict[str, Any],
+        answers: dict[str, str],
+        counts: dict[str, int],
     ) -> Next:
-        following = self.next_step(form, form.index_of(question.name), answers)
+        state.answers = answers
+        following = self.after(state, index, idx, counts)
         new_data = dict(data)
         new_data[ANSWERS] = answers
-        if following != SUBMIT_STEP and following in answers:
-            upcoming = form.question(following)
-            if upcoming.type is QuestionType.SELECT_MULTIPLE:
+        new_data[COUNTS] = counts
+        parsed = parse_step(state.form, following)
+        if parsed is not None:
+            upcoming = state.form.questions[parsed[0]]
+            key = instance_key(upcoming, parsed[1])
+            if (
+                upcoming.type in (QuestionType.SELECT_MULTIPLE, QuestionType.RANK)
+                and key in answers
+            ):
                 selections = dict(new_data.get(SELECTED, {}))
-                selections[following] = answers[following].split()
+                selections[following] = answers[key].split()
                 new_data[SELECTED] = selections
         return Next(following, new_data)

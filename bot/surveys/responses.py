@@ -54,14 +54,26 @@ def _new_row(survey_id: int, user_id: int, now: datetime) -> SurveyResponse:
 
 
 async def submit_response(
-    uow: UnitOfWork, survey_id: int, user_id: int, answers: dict[str, str], now: datetime
+    uow: UnitOfWork,
+    survey_id: int,
+    user_id: int,
+    answers: dict[str, str],
+    now: datetime,
+    *,
+    deviceid_key: str | None = None,
 ) -> SavedResponse:
-    """Store the member's answers as their one response, replacing an earlier submission."""
+    """Store the member's answers as their one response, replacing an earlier submission.
+
+    `deviceid_key` names the form's `deviceid` question: it gets a pseudonymous id made from
+    the response's random id (stable across revisions, unlinkable to the member or to their
+    other responses; never a Telegram id or username)."""
     row = await _response_row(uow, survey_id, user_id)
     if row is None:
         row = _new_row(survey_id, user_id, now)
         uow.session.add(row)
         await uow.session.flush()
+    if deviceid_key is not None:
+        answers = {**answers, deviceid_key: f"hiwar:{row.response_uid[:16]}"}
     revised = row.submitted_at is not None
     if revised:
         row.revisions += 1

@@ -289,13 +289,12 @@ class _Builder:
         if value is None:
             return {}
         if isinstance(value, str):
-            code = language_code("default", self.default_language) or "default"
-            value = {code: value}
+            value = {"default": value}
         result: dict[str, str] = {}
         for language, text in dict(value).items():
             if not isinstance(text, str) or not text.strip():
                 continue
-            code = language_code(str(language), self.default_language)
+            code: str | None = language_code(str(language), self.default_language)
             if code is None:
                 result.setdefault("other", text.strip()[:MAX_LABEL_LENGTH])
                 continue
