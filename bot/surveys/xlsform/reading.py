@@ -282,6 +282,10 @@ class _Builder:
         self.sections: list[dict[str, Any]] = []
         self.languages: set[str] = set()
         self.names: set[str] = set()
+        self.choice_rows = {
+            (str(r.get("list_name", "")).strip(), str(r.get("name", "")).strip()): i + 2
+            for i, r in enumerate(dict(row) for row in workbook.choices or ())
+        }
 
     # ------------------------------------------------------------------ languages
 
@@ -324,7 +328,13 @@ class _Builder:
 
     # ------------------------------------------------------------------ walking
 
+    def collect_languages(self, node: dict[str, Any]) -> None:
+        for child in node.get("children", []):
+            self.texts(child.get("label"))
+            self.collect_languages(child)
+
     def build(self) -> ReadForm:
+        self.collect_languages(self.json)
         for child in self.json.get("children", []):
             self.walk(child, "", None, ())
         if self.problems:
@@ -524,7 +534,8 @@ class _Builder:
         for choice in choices or ():
             choice_name = str(choice.get("name", "")).strip()
             texts = self.texts(choice.get("label"))
-            labels = self.complete(texts, "choices", 0, "label") or dict.fromkeys(
+            choice_row = self.choice_rows.get((list_name, choice_name), 0)
+            labels = self.complete(texts, "choices", choice_row, "label") or dict.fromkeys(
                 LANGUAGES, choice_name
             )
             extra = {
