@@ -117,6 +117,14 @@ class Flow(Protocol):
     ) -> Completion: ...
 
 
+async def _prepare(flow: Flow, uow: UnitOfWork, data: dict[str, Any]) -> None:
+    """Let a flow load what its steps need but its data does not carry (optional method
+    `prepare(uow, data)`: the survey flow loads the form definition once per survey)."""
+    prepare = getattr(flow, "prepare", None)
+    if prepare is not None:
+        await prepare(uow, data)
+
+
 class FlowRegistry:
     def __init__(self, flows: Iterable[Flow] = ()) -> None:
         self._flows: dict[str, Flow] = {}
@@ -170,6 +178,7 @@ async def start_flow(
         raise UnknownFlow(name)
     data = dict(data or {})
     data[HISTORY] = []
+    await _prepare(flow, uow, data)
     step = flow.first_step(data)
     stored = await flow_store.save_flow(uow.session, user_id, name, step, data, now)
     return FlowReply(name, stored.version, prompt=flow.prompt(step, data))
@@ -190,6 +199,7 @@ async def current_prompt(
     if flow is None:
         await flow_store.clear_flow(uow.session, user_id)
         return None
+    await _prepare(flow, uow, stored.data)
     return FlowReply(stored.flow, stored.version, prompt=flow.prompt(stored.step, stored.data))
 
 
@@ -224,6 +234,7 @@ async def handle_input(
         return None
     data = dict(stored.data)
     step = stored.step
+    await _prepare(flow, uow, data)
     prompt = flow.prompt(step, data)
 
     if version is not None and version != stored.version:

@@ -1,9 +1,9 @@
 """The one flow that runs any survey form on the flow engine, one question at a time.
 
 Steps name a question by its key, with the repeat instance it is asked in
-(`age`, `member_age@2`, `visit_date@2.1`); `~more:S@2` asks whether to add another instance of repeat S after
-instance 2 (repeats without a `repeat_count`); `~submit` reviews and sends. A question is
-asked when it and every group around it are relevant (evaluated against the answers so far,
+(`age`, `member_age@2`, `visit_date@2.1`); `~more:S@2` asks whether to add another instance
+of repeat S after instance 2 (repeats without a `repeat_count`); `~submit` reviews and sends.
+A question is asked when it and every group around it are relevant (evaluated against the answers so far,
 as ODK does); calculations are evaluated when read and stored at submission; `${…}` in labels,
 hints and messages is replaced by the answer. `required`, typed-value checks and `constraint`
 (with the form's messages in the member's language) decide whether an answer is accepted.
@@ -14,7 +14,7 @@ typed coordinates; photos, voice notes, videos and files as Telegram media (stor
 `kind:file_id`, like report media). The engine stores the step and the answers after every
 input, so a member can stop and continue later, even after a restart.
 
-Flow data: `_survey` (id), `_form` (the definition, so any instance can run it), `answers`
+Flow data: `_survey` (id; the form is loaded by `prepare`, once per survey), `answers`
 (storage key → XLSForm value), `_counts` (repeat instances), `_page` / `_search` (the choice
 list position), `_meta` (start time) and `_resume` (where to continue a saved draft).
 """
@@ -25,6 +25,8 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
+
+from sqlalchemy import select
 
 from bot.engines.flows import (
     HISTORY,
@@ -63,6 +65,7 @@ from bot.surveys.xlsform.form import (
     SurveyForm,
 )
 from storage.database import UnitOfWork
+from storage.models import Survey
 
 FLOW_NAME = "survey"
 SUBMIT_STEP = "~submit"
@@ -283,10 +286,25 @@ class SurveyFlow:
         self._now = now or (lambda: datetime.now(UTC))
         self._forms: dict[int, SurveyForm] = {}
 
+    async def prepare(self, uow: UnitOfWork, data: Mapping[str, Any]) -> None:
+        """Load the survey's form once (definitions never change once imported): flow data
+        carries only the survey id, so a long form costs nothing per answer."""
+        survey_id = int(data[SURVEY_ID])
+        if survey_id in self._forms:
+            return
+        if FORM in data:  # a pass started before forms were loaded by id
+            self._forms[survey_id] = SurveyForm.from_json(data[FORM])
+            return
+        definition = await uow.session.scalar(
+            select(Survey.definition).where(Survey.id == survey_id)
+        )
+        if definition is not None:
+            self._forms[survey_id] = SurveyForm.from_json(definition)
+
     def form_of(self, data: Mapping[str, Any]) -> SurveyForm:
         survey_id = int(data[SURVEY_ID])
         form = self._forms.get(survey_id)
-        if form is None:  # survey definitions never change once imported
+        if form is None:
             form = SurveyForm.from_json(data[FORM])
             self._forms[survey_id] = form
         return form

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from bot.engines import flows
 from bot.engines.audit import record_action
 from bot.engines.flows import SELECTED, FlowRegistry, FlowReply
-from bot.surveys.flow import ANSWERS, FLOW_NAME, FORM, RESUME, SURVEY_ID
+from bot.surveys.flow import ANSWERS, FLOW_NAME, RESUME, SURVEY_ID
 from bot.surveys.responses import member_answers, save_draft, surveys_answered_by
 from bot.surveys.xlsform.form import QuestionType, SurveyForm
 from bot.surveys.xlsform.reading import ReadForm
@@ -229,7 +229,6 @@ async def open_survey_for_member(
     }
     data = {
         SURVEY_ID: survey_id,
-        FORM: survey.definition,
         ANSWERS: earlier.answers,
         SELECTED: selections,
         RESUME: earlier.resume_step,

@@ -13,6 +13,7 @@ from pyxform.errors import PyXFormError
 from pyxform.xls2xform import convert
 
 from bot.surveys.flow import AGAIN, ENOUGH, MORE_PREFIX, NEXT, SUBMIT_STEP, parse_step
+from bot.surveys.lifecycle import survey_with_form
 from bot.surveys.presentation import problem_lines
 from bot.surveys.xlsform.form import QuestionType, SurveyForm
 from bot.surveys.xlsform.reading import FormRefused, read_xlsform
@@ -102,11 +103,18 @@ class Answerer:
 
     def __init__(self, bot: BotHarness, user: SimulatedUser, user_id: int) -> None:
         self.bot, self.user, self.user_id = bot, user, user_id
+        self.forms: dict[int, SurveyForm] = {}
 
     async def state(self) -> Any:
         await self.bot.idle()
         async with self.bot.db.unit_of_work() as uow:
             return await flow_store.load_flow(uow.session, self.user_id)
+
+    async def form(self, survey_id: int) -> SurveyForm:
+        if survey_id not in self.forms:
+            async with self.bot.db.unit_of_work() as uow:
+                self.forms[survey_id] = (await survey_with_form(uow, survey_id))[1]
+        return self.forms[survey_id]
 
     def prompt(self) -> SentMessage:
         message = self.user.last_message()
@@ -185,7 +193,7 @@ class Answerer:
             assert stored is not None, "the survey flow ended before the review"
             if stored.step == SUBMIT_STEP:
                 break
-            form = SurveyForm.from_json(stored.data["_form"])
+            form = await self.form(int(stored.data["_survey"]))
             moved = False
             for kind, payload in self.attempts(form, stored.step):
                 await self.give(kind, payload)
