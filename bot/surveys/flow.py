@@ -4,8 +4,8 @@ Steps name a question by its key, with the repeat instance it is asked in
 (`age`, `member_age@2`, `visit_date@2.1`); `~more:S@2` asks whether to add another instance
 of repeat S after instance 2 (repeats without a `repeat_count`); `~submit` reviews and sends.
 A question is asked when it and every group around it are relevant (evaluated against the
-as ODK does); calculations are evaluated when read and stored at submission; `${…}` in labels,
-hints and messages is replaced by the answer. `required`, typed-value checks and `constraint`
+answers so far, as ODK does); calculations are evaluated when read and stored at submission;
+`${…}` in labels, hints and messages is replaced by the answer. `required`, typed-value checks and `constraint`
 (with the form's messages in the member's language) decide whether an answer is accepted.
 
 Long choice lists are paged (at most `PAGE_ROWS` rows of buttons) and can be searched by typing
