@@ -5,8 +5,9 @@ Steps name a question by its key, with the repeat instance it is asked in
 of repeat S after instance 2 (repeats without a `repeat_count`); `~submit` reviews and sends.
 A question is asked when it and every group around it are relevant (evaluated against the
 answers so far, as ODK does); calculations are evaluated when read and stored at submission;
-`${…}` in labels, hints and messages is replaced by the answer. `required`, typed-value checks and `constraint`
-(with the form's messages in the member's language) decide whether an answer is accepted.
+`${…}` in labels, hints and messages is replaced by the answer. `required`, typed-value checks
+and `constraint` (with the form's messages in the member's language) decide whether an answer
+is accepted.
 
 Long choice lists are paged (at most `PAGE_ROWS` rows of buttons) and can be searched by typing
 part of a label, Arabic spelling variants folded. Locations come as Telegram locations or
