@@ -614,5 +614,9 @@ class _Builder:
             code = language_code(language, self.default_language) or "other"
             texts.setdefault(code, str(value).strip()[:300])
         fallback = PurePath(self.source_name).stem if self.source_name else "survey"
-        default = texts.get("default") or texts.get("other") or fallback[:300]
+        default = (
+            texts.get("default")
+            or texts.get("other")
+            or next((texts[code] for code in LANGUAGES if code in texts), fallback[:300])
+        )
         return {language: texts.get(language, default) for language in LANGUAGES}
