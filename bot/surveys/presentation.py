@@ -27,18 +27,19 @@ def preview_variables(
             "number": index + 1,
             "name": q.name,
             "type": q.type.value,
-            "label": q.labels[language],
+            "label": q.labels.get(language, q.name),
             "required": q.required,
             "condition": q.relevant or "",
-            "options": " · ".join(o.labels[language] for o in q.options),
+            "options": " · ".join(o.labels.get(language, o.name) for o in q.options[:30])
+            + (" …" if len(q.options) > 30 else ""),
         }
-        for index, q in enumerate(form.questions[:PREVIEW_LIMIT])
+        for index, q in enumerate([q for q in form.questions if q.asked][:PREVIEW_LIMIT])
     ]
     return {
         "language_name": catalogue.plain(ui_language, f"surveys.language.{language}"),
         "title": form.titles[language],
         "questions": questions,
-        "more": max(len(form.questions) - PREVIEW_LIMIT, 0),
+        "more": max(sum(1 for q in form.questions if q.asked) - PREVIEW_LIMIT, 0),
     }
 
 

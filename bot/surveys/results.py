@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from bot.members.demographics import AGE_GROUPS, GENDERS, GOVERNORATES
 from bot.surveys.lifecycle import SurveySummary, survey_with_form
-from bot.surveys.xlsform.form import Question, SurveyForm
+from bot.surveys.xlsform.form import CHOICE_TYPES, Question, SurveyForm
 from storage.database import UnitOfWork
 from storage.models import Member, SurveyAnswer, SurveyResponse
 
@@ -90,12 +90,12 @@ class SurveyResults:
 
 def _choice_result(question: Question, respondents: list[Respondent]) -> ChoiceResult:
     names = [option.name for option in question.options]
-    answered = [r for r in respondents if r.row.answers.get(question.name)]
+    answered = [r for r in respondents if r.row.answers.get(question.key)]
     overall: Counter[str] = Counter()
     by_group: dict[str, dict[str, Counter[str]]] = {d: defaultdict(Counter) for d in DIMENSIONS}
     people: dict[str, Counter[str]] = {d: Counter() for d in DIMENSIONS}
     for respondent in answered:
-        tokens = set(respondent.row.answers[question.name].split())
+        tokens = set(respondent.row.answers[question.key].split())
         overall.update(tokens)
         for dimension in DIMENSIONS:
             group = respondent.profile[dimension]
@@ -127,7 +127,11 @@ def compute_results(
 ) -> SurveyResults:
     """The pure part of building results (the benchmark times this with the exports)."""
     everyone = list(respondents)
-    choices = tuple(_choice_result(q, everyone) for q in form.questions if q.is_choice)
+    choices = tuple(
+        _choice_result(q, everyone)
+        for q in form.questions
+        if q.type in CHOICE_TYPES and not q.repeats
+    )
     return SurveyResults(summary, form, len(everyone), choices, tuple(r.row for r in everyone))
 
 

@@ -16,7 +16,7 @@ from bot.surveys.answer_values import (
     parse_typed_answer,
 )
 from bot.surveys.charts import choice_chart_png
-from bot.surveys.exports import responses_csv, responses_xlsx
+from bot.surveys.exports import _REPEAT_META, responses_csv, responses_xlsx
 from bot.surveys.lifecycle import SurveyStatus, SurveySummary
 from bot.surveys.results import (
     NOT_GIVEN,
@@ -107,9 +107,16 @@ def test_csv_and_xlsx_use_xlsform_names_and_no_identity(results: SurveyResults) 
     assert content.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
     form = results.form
-    assert rows[0] == [q.name for q in form.answerable] + ["_uuid", "_submission_time"]
+    expected: list[str] = []
+    for q in form.answerable:
+        expected.append(q.name)
+        if q.type.value == "select_multiple":
+            expected += [f"{q.name}/{o.name}" for o in q.options]
+    assert rows[0] == [*expected, "_index", "_uuid", "_submission_time"]
     assert len(rows) == 1 + 16
     assert rows[1][rows[0].index("priority_needs")] == "water health"
+    assert rows[1][rows[0].index("priority_needs/water")] == "1"
+    assert rows[1][rows[0].index("priority_needs/jobs")] == "0"
     assert rows[1][-1] == "2025-03-01T09:30:00Z"
     assert rows[-1][rows[0].index("comments")].startswith("'=")  # never a live formula
     sheet = xlsx_rows(responses_xlsx(results, "ar", {"baghdad": "بغداد"}))
@@ -117,6 +124,37 @@ def test_csv_and_xlsx_use_xlsform_names_and_no_identity(results: SurveyResults) 
     breakdown = xlsx_rows(responses_xlsx(results, "ar", {"baghdad": "بغداد"}), "breakdown")
     assert ["displaced", "governorate", "بغداد", "yes", "نعم", "12"] in breakdown
     assert ["displaced", "all", None, "no", "لا", "<5"] in breakdown
+
+
+def test_repeats_export_as_kobo_sheets_with_parent_index() -> None:
+    from tests.surveys.test_xlsform_features import HOUSEHOLD, Walker
+
+    walk = Walker(HOUSEHOLD)
+    for given in ("سلمى", "2", "40", "9"):
+        walk.give(text=given)
+    walk.give(choice="~next")
+    walk.give(choice="bgd")
+    walk.give(choice="karkh")
+    answers = walk.flow.submission(walk.form, walk.data)
+    row = ResponseRow("f" * 32, datetime(2025, 3, 1, 9, 30, tzinfo=UTC), answers)
+    summary = SurveySummary(
+        1, "h", "H", "ح", SurveyStatus.OPEN, 1, datetime(2025, 3, 1, tzinfo=UTC), None, None
+    )
+    results = compute_results(
+        summary,
+        walk.form,
+        [Respondent(row, dict.fromkeys(("governorate", "gender", "age_group"), NOT_GIVEN))],
+    )
+    book = responses_xlsx(results, "en", {})
+    main = xlsx_rows(book)
+    assert "school/gov" in main[0] and "children" in main[0] and "age" not in main[0]
+    assert main[1][main[0].index("children")] == "1"
+    members = xlsx_rows(book, "member")
+    assert members[0] == ["member/age", "member/pos", "member/child", *_REPEAT_META]
+    assert members[1:] == [
+        [40, "1", "0", "1", "main", "1", "f" * 32],
+        [9, "2", "1", "2", "main", "1", "f" * 32],
+    ]
 
 
 def test_charts_are_png(results: SurveyResults) -> None:
