@@ -21,6 +21,10 @@ In one run, against the same in-process fake Bot API (tests/fake_telegram):
    measured.
 
 Prints updates per second for both bots and their ratio (Hiwar ÷ echo). Nothing is asserted.
+
+`--long-form` measures only long forms instead: a generated 500-question form with groups,
+repeats and calculations against a 20-question one of the same shape (import time, and CPU
+seconds per answer through the flow engine, the survey flow and the database).
 Hiwar's outbound pace (30 messages/s in production, Telegram's limit) is lifted here, since
 the fake server has no limit and the echo bot has none either.
 """
@@ -319,6 +323,175 @@ async def time_results(
     return built, time.perf_counter() - started
 
 
+def long_form(questions: int) -> bytes:
+    """A generated form of about `questions` questions: groups of ten (each with a group
+    `relevant`), a calculation after every fifth question, and a repeat (`repeat_count` 3) of
+    five questions with a sum over its instances in every fifth group."""
+    book = Workbook()
+    survey = book.active
+    assert survey is not None
+    survey.title = "survey"
+    survey.append(
+        [
+            "type",
+            "name",
+            "label::English (en)",
+            "label::Arabic (ar)",
+            "relevant",
+            "calculation",
+            "repeat_count",
+            "constraint",
+        ]
+    )
+    written = 0
+    group = 0
+    while written < questions:
+        group += 1
+        survey.append(
+            [
+                "begin group",
+                f"g{group}",
+                f"Part {group}",
+                f"الجزء {group}",
+                "${q1} != 'no'" if written else "",
+                "",
+                "",
+                "",
+            ]
+        )
+        for _ in range(10):
+            if written >= questions:
+                break
+            written += 1
+            if written % 2:
+                survey.append(
+                    [
+                        "select_one yn",
+                        f"q{written}",
+                        f"Question {written}?",
+                        f"السؤال {written}؟",
+                        "",
+                        "",
+                        "",
+                        "",
+                    ]
+                )
+            else:
+                survey.append(
+                    [
+                        "integer",
+                        f"q{written}",
+                        f"How many {written}?",
+                        f"كم {written}؟",
+                        "",
+                        "",
+                        "",
+                        ". >= 0 and . <= 100",
+                    ]
+                )
+            if written % 5 == 0:
+                survey.append(
+                    [
+                        "calculate",
+                        f"c{written}",
+                        "",
+                        "",
+                        "",
+                        f"if(${{q{written}}} > 2, 1, 0) + coalesce(${{q{written}}}, 0)",
+                        "",
+                        "",
+                    ]
+                )
+        if group % 5 == 0 and written + 5 <= questions:
+            survey.append(
+                ["begin repeat", f"r{group}", f"Person {group}", f"فرد {group}", "", "", "3", ""]
+            )
+            for _ in range(5):
+                written += 1
+                survey.append(
+                    [
+                        "integer",
+                        f"q{written}",
+                        f"Age {written}?",
+                        f"العمر {written}؟",
+                        "",
+                        "",
+                        "",
+                        "",
+                    ]
+                )
+            survey.append(["end repeat", "", "", "", "", "", "", ""])
+            survey.append(["calculate", f"s{group}", "", "", "", f"sum(${{q{written}}})", "", ""])
+        survey.append(["end group", "", "", "", "", "", "", ""])
+    choices = book.create_sheet("choices")
+    choices.append(["list_name", "name", "label::English (en)", "label::Arabic (ar)"])
+    choices.append(["yn", "yes", "Yes", "نعم"])
+    choices.append(["yn", "no", "No", "لا"])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+async def cpu_per_answer(
+    runtime: HiwarRuntime, content: bytes, user_id: int, answers: int
+) -> tuple[float, float, int]:
+    """Import time, and CPU seconds per answer over the first `answers` answers (engine,
+    flow and storage, one member)."""
+    from bot.engines import flows
+    from bot.engines.flows import FlowInput
+    from bot.surveys.lifecycle import open_survey_for_member
+
+    assert runtime.database is not None and runtime.services is not None
+    registry = runtime.services.flows
+    started = time.perf_counter()
+    read = read_xlsform(content, "long.xlsx")
+    imported = time.perf_counter() - started
+    now = datetime.now(UTC)
+    async with runtime.database.unit_of_work() as uow:
+        summary = await import_survey(uow, read, actor_id=None, source_name="long", now=now)
+        await publish_survey(uow, summary.id, actor_id=None, now=now)
+        await uow.commit()
+    async with runtime.database.unit_of_work() as uow:
+        opened = await open_survey_for_member(uow, registry, user_id, summary.id, now)
+        await uow.commit()
+    prompt = opened.reply.prompt
+    cpu = time.process_time()
+    given = 0
+    while prompt is not None and given < answers:
+        options = [c.value for c in prompt.choices if not c.value.startswith("~")]
+        controls = [c.value for c in prompt.choices if c.value.startswith("~")]
+        if options:
+            answer = FlowInput(choice="yes" if "yes" in options else options[0])
+        elif controls and not prompt.can_skip:
+            answer = FlowInput(choice=controls[0])
+        else:
+            answer = FlowInput(text="3")
+        async with runtime.database.unit_of_work() as uow:
+            reply = await flows.handle_input(uow, registry, user_id, answer, datetime.now(UTC))
+            await uow.commit()
+        assert reply is not None and reply.notice is None, reply
+        prompt = reply.prompt
+        given += 1
+    return imported, (time.process_time() - cpu) / max(given, 1), given
+
+
+async def long_forms(url: str) -> None:
+    with FakeBotApi() as api:
+        runtime = HiwarRuntime(settings_for(api, url))
+        await runtime.start()
+        try:
+            small = await cpu_per_answer(runtime, long_form(20), 800_001, 20)
+            large = await cpu_per_answer(runtime, long_form(500), 800_002, 200)
+        finally:
+            await runtime.stop()
+    for questions, (imported, per_answer, given) in ((20, small), (500, large)):
+        print(
+            f"{questions}-question form: import {imported:.2f} s, CPU per answer "
+            f"{per_answer * 1000:.2f} ms over {given} answers"
+        )
+    print(f"CPU per answer, 500 ÷ 20 questions: {large[1] / small[1]:.2f} (target <= 2)")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--members", type=int, default=200, help="1000 for the full run")
@@ -326,7 +499,14 @@ async def main() -> None:
     parser.add_argument("--database-url", default=None, help="default: a temporary SQLite file")
     parser.add_argument("--concurrency", type=int, default=64, help="chats handled at once")
     parser.add_argument("--pool-size", type=int, default=None, help="default: 10 SQLite, 40 PG")
+    parser.add_argument(
+        "--long-form", action="store_true", help="only: import time and CPU per answer, 500 vs 20"
+    )
     args = parser.parse_args()
+    if args.long_form:
+        with tempfile.TemporaryDirectory() as directory:
+            await long_forms(args.database_url or f"sqlite+aiosqlite:///{directory}/long.db")
+        return
     with tempfile.TemporaryDirectory() as directory:
         url = args.database_url or f"sqlite+aiosqlite:///{directory}/bench.db"
         with FakeBotApi() as api:
