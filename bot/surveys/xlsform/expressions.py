@@ -619,7 +619,7 @@ def _sum(_env: Environment, args: list[Value]) -> Value:
 
 def _extreme(pick: Callable[[list[float]], float]) -> Callable[[Environment, list[Value]], Value]:
     def apply(_env: Environment, args: list[Value]) -> Value:
-        numbers = [to_number(v) for v in items_of(args) if to_string(v) != ""]
+        numbers = [to_number(v) for v in items_of(args)]
         if not numbers or any(math.isnan(n) for n in numbers):
             return math.nan
         return pick(numbers)
