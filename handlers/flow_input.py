@@ -82,6 +82,14 @@ async def on_media(update: Update, ctx: HiwarContext) -> None:
 async def on_location(update: Update, ctx: HiwarContext) -> None:
     message = update.effective_message
     assert message is not None and message.location is not None
+    user = update.effective_user
+    if user is None:
+        return
+    async with ctx.services.database.unit_of_work() as uow:
+        current = await flows.current_prompt(uow, ctx.services.flows, user.id)
+    if current is None or current.prompt is None or not current.prompt.request_location:
+        await on_unsupported(update, ctx)  # only a question that asks for a place takes one
+        return
     point = (message.location.latitude, message.location.longitude)
     if not await _feed(update, ctx, FlowInput(location=point), None):
         await say(update, ctx, "flow.no_flow_hint")

@@ -375,6 +375,7 @@ def test_types_and_columns_of_odk() -> None:
     assert answers["start"].startswith("2025-03-01") and "username" not in answers
 
 
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_a_household_form_in_arabic_through_the_bot(bot: BotHarness) -> None:
     from tests.surveys.test_real_xlsforms import Answerer
 
