@@ -3,6 +3,7 @@ published (SPEC §4.2); a broken workbook is refused with sheet, row and reason.
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from storage.models import Survey
@@ -11,6 +12,7 @@ from tests.surveys.test_survey_steps import NEEDS, WAIT, label, make_organiser, 
 
 ORGANISER = 93_001
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLS = "application/vnd.ms-excel"
 
 
 async def test_an_uploaded_xlsform_is_imported_previewed_and_published(bot: BotHarness) -> None:
@@ -50,3 +52,33 @@ async def test_a_workbook_that_is_not_an_xlsform_is_refused_and_nothing_is_store
     assert any("\u0600" <= ch <= "\u06ff" for ch in refusal.content), "refused in Arabic"
     async with bot.db.unit_of_work() as uow:
         assert list(await uow.session.scalars(select(Survey.id))) == []
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_real_xls_workbooks_upload_and_a_refused_one_names_pyxform_sheet_and_row(
+    bot: BotHarness,
+) -> None:
+    from tests.surveys.test_real_xlsforms import SHARED
+
+    waterpoints = SHARED / "23_hot_waterpoints.xls"
+    health = SHARED / "22_hot_health.xls"
+    if not waterpoints.is_file() or not health.is_file():
+        pytest.skip(f"real XLSForms not found at {SHARED}")
+    await make_organiser(bot, ORGANISER)
+    organiser = bot.user(ORGANISER, "ar")
+    organiser.upload_document(waterpoints.name, waterpoints.read_bytes(), XLS)
+    imported = await organiser.reply(WAIT)
+    async with bot.db.unit_of_work() as uow:
+        survey = (await uow.session.scalars(select(Survey))).one()
+        survey_id, title_en = survey.id, survey.title_en
+    assert imported.content.startswith(
+        text("ar", "surveys.admin.imported", id=survey_id, questions=0)[:10]
+    )
+    assert title_en == "Waterpoints"
+    await bot.idle()
+    organiser.upload_document(health.name, health.read_bytes(), XLS)
+    refusal = await organiser.reply(WAIT)
+    while "pyxform" not in refusal.content:
+        refusal = await organiser.reply(WAIT)
+    assert "List name not in choices sheet: yes_no" in refusal.content
+    assert "الصف \u20688\u2069" in refusal.content and "survey" in refusal.content
