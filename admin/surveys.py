@@ -25,6 +25,7 @@ from telegram.ext import (
 )
 
 from admin.access import StaffCallback, staff_only
+from bot.engines.disclosure import wording
 from bot.engines.numbers import parse_integer
 from bot.engines.outbox import Button
 from bot.engines.roles import Role, may_act, roles_of
@@ -237,7 +238,12 @@ async def send_results(update: Update, ctx: HiwarContext, results: SurveyResults
     labels = group_labels(catalogue, language)
     footer = _label(ctx, "surveys.results.chart_footer", responses=results.responses)
     report = await asyncio.to_thread(
-        render_report, results, language, labels, chart_caption=footer
+        render_report,
+        results,
+        language,
+        labels,
+        chart_caption=footer,
+        words=wording(catalogue, language),
     )
     for chart in report.charts:
         variables = breakdown_variables(catalogue, language, chart.result, labels)

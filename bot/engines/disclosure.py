@@ -28,6 +28,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from messages import Catalogue
+
 THRESHOLD = 5
 SEARCH_BUDGET = 4000  # steps of the move search per hidden cell before it counts as pinned
 
@@ -152,6 +154,7 @@ class _Problem:
         self.marks = [Mark.SHOWN] * len(self.values)
         # Strict: an attacker who knows that a complementary cell is at least the threshold.
         self.strict = True
+        self.proven: set[int] = set()
 
     def _cell(
         self, value: int, *, public: bool = False, displayed: bool = True, total: bool = False
@@ -223,49 +226,63 @@ class _Problem:
         """Is there another table, consistent with all that is shown, where `cell` differs?"""
         for delta in (1, -1):
             if self._movable(cell, delta):
-                budget = [SEARCH_BUDGET]
-                if self._balance({cell: delta}, budget):
+                excess: dict[int, int] = {}
+                self._apply(excess, cell, delta)
+                if self._balance({cell: delta}, excess, [SEARCH_BUDGET]):
                     return True
         return False
 
-    def _balance(self, move: dict[int, int], budget: list[int]) -> bool:
+    def _apply(self, excess: dict[int, int], cell: int, delta: int) -> None:
+        for index in self.lines_of[cell]:
+            excess[index] = excess.get(index, 0) + self.lines[index][cell] * delta
+
+    def _options(self, index: int, excess: int, move: dict[int, int]) -> list[tuple[int, int]]:
+        line = self.lines[index]
+        want = -1 if excess > 0 else 1  # the coefficient-weighted change still needed
+        return [
+            (c, want * line[c]) for c in line if c not in move and self._movable(c, want * line[c])
+        ]
+
+    def _balance(self, move: dict[int, int], excess: dict[int, int], budget: list[int]) -> bool:
+        """Depth-first: settle the unbalanced line with the fewest ways out (fail first)."""
         budget[0] -= 1
         if budget[0] < 0:
             return False
-        unbalanced = None
-        for line_index in sorted({i for c in move for i in self.lines_of[c]}):
-            line = self.lines[line_index]
-            excess = sum(line[c] * d for c, d in move.items() if c in line)
-            if excess:
-                unbalanced = (line, excess)
-                break
-        if unbalanced is None:
+        unbalanced = [index for index, value in excess.items() if value]
+        if not unbalanced:
             return True
-        line, excess = unbalanced
-        want = -1 if excess > 0 else 1  # the coefficient-weighted change still needed
-        options = [c for c in line if c not in move and self._movable(c, want * line[c])]
-        # Cells that also sit in another unbalanced line close the move soonest.
-        for cell in sorted(options, key=lambda c: (-self._closes(c, move), self.values[c])):
-            move[cell] = want * line[cell]
-            if self._balance(move, budget):
+        choices = min((self._options(index, excess[index], move) for index in unbalanced), key=len)
+        # Cells that also settle another unbalanced line close the move soonest.
+        choices.sort(key=lambda o: (-self._closes(o[0], excess), self.values[o[0]]))
+        for cell, delta in choices:
+            move[cell] = delta
+            self._apply(excess, cell, delta)
+            if self._balance(move, excess, budget):
                 return True
+            self._apply(excess, cell, -delta)
             del move[cell]
             if budget[0] < 0:
                 return False
         return False
 
-    def _closes(self, cell: int, move: dict[int, int]) -> int:
-        touched = {i for c in move for i in self.lines_of[c]}
-        return sum(1 for i in self.lines_of[cell] if i in touched)
+    def _closes(self, cell: int, excess: dict[int, int]) -> int:
+        return sum(1 for index in self.lines_of[cell] if excess.get(index))
 
     def _audit(self) -> int | None:
-        """A hidden cell that no other consistent table could change, if any."""
+        """A hidden cell that no other consistent table could change, if any.
+
+        A move found once stays valid when more cells are hidden (their bounds only widen
+        the choice), so each cell is proven once.
+        """
         for cell in range(len(self.values)):
             needs = self.marks[cell] is not Mark.SHOWN or (
                 not self.displayed[cell] and 0 < self.values[cell] < self.threshold
             )
-            if needs and not self.has_alternative(cell):
+            if not needs or cell in self.proven:
+                continue
+            if not self.has_alternative(cell):
                 return cell
+            self.proven.add(cell)
         return None
 
     def _hide_one_more(self, pinned: int) -> bool:
@@ -294,6 +311,7 @@ class _Problem:
         # published reading of "hidden" (any number), and drop the "<5" hints if they alone
         # would pin a cell (two groups of 4 in a total of 8).
         self.strict = False
+        self.proven.clear()
         if self._audit() is not None:
             self.marks = [Mark.HIDDEN if m is Mark.SMALL else m for m in self.marks]
 
@@ -346,3 +364,22 @@ def protect_counts(counts: Sequence[int], *, threshold: int = THRESHOLD) -> tupl
         return ()
     protected = protect_tables([], list(counts), sum(counts), threshold=threshold)
     return protected.column_totals
+
+
+@dataclass(frozen=True)
+class Wording:
+    """How "<5" and "hidden" read in one language (catalogue keys `privacy.small/hidden`)."""
+
+    small: str
+    hidden: str
+
+    def of(self, figure: Figure) -> str:
+        return figure.text(self.small, self.hidden)
+
+
+def wording(catalogue: Catalogue, language: str) -> Wording:
+    """Plain text: the caller's template escapes it once (in Arabic: "أقل من ٥")."""
+    return Wording(
+        catalogue.plain(language, "privacy.small"),
+        catalogue.plain(language, "privacy.hidden"),
+    )

@@ -5,7 +5,8 @@ Arabic text is shaped (arabic-reshaper) and put in visual order (python-bidi) be
 Matplotlib 3.11 lays text out with libraqm, which shapes and reorders by itself (doing it
 twice would reverse the text again), so there the text is given in logical order. DejaVu
 Sans, matplotlib's default font, has the Arabic glyphs. In Arabic the bars grow from right to left
-with their labels on the right. Suppressed counts are drawn as an empty bar marked "<5".
+with their labels on the right. Suppressed counts are drawn as an empty bar marked with the
+reader's wording ("<5", in Arabic "أقل من ٥", which bidi cannot turn into "5>").
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from bot.engines.disclosure import Wording
 from bot.surveys.results import ChoiceResult
 
 _ARABIC = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]")
@@ -43,7 +45,9 @@ def _wrapped(text: str, width: int) -> str:
     return "\n".join(for_display(line) for line in textwrap.wrap(text, width) or [""])
 
 
-def choice_chart_png(result: ChoiceResult, language: str, *, caption: str) -> bytes:
+def choice_chart_png(
+    result: ChoiceResult, language: str, *, caption: str, words: Wording
+) -> bytes:
     """A horizontal bar chart of how many people chose each option."""
     question = result.question
     labels = [_wrapped(option.labels[language], LABEL_WIDTH) for option in question.options]
@@ -64,7 +68,7 @@ def choice_chart_png(result: ChoiceResult, language: str, *, caption: str) -> by
         axes.text(
             bar.get_width() + top * 0.01,
             bar.get_y() + bar.get_height() / 2,
-            count.shown,
+            for_display(words.of(count)),
             va="center",
             ha="right" if right_to_left else "left",
             fontsize=10,

@@ -8,7 +8,7 @@ XLSX has one more sheet per repeat, a row per instance, with `_index`, `_parent_
 `_parent_index` (the row of the main sheet or enclosing repeat) and `_submission__uuid`.
 No member identity is exported: `_uuid` is the response's random id. The CSV is UTF-8 with a
 byte-order mark so Excel opens Arabic correctly. The XLSX adds a `breakdown` sheet with the
-disaggregated counts (small cells already suppressed) and a `questions` sheet with labels.
+disaggregated counts (suppressed by `bot.engines.disclosure`) and a `questions` sheet with labels.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from io import BytesIO, StringIO
 
 from openpyxl import Workbook
 
+from bot.engines.disclosure import Wording
 from bot.surveys.results import ResponseRow, SurveyResults
 from bot.surveys.xlsform.form import Question, QuestionType, SurveyForm
 
@@ -172,7 +173,7 @@ def _sheet_name(name: str, taken: list[str]) -> str:
 
 
 def responses_xlsx(
-    results: SurveyResults, language: str, group_labels: Mapping[str, str]
+    results: SurveyResults, language: str, group_labels: Mapping[str, str], words: Wording
 ) -> bytes:
     """The responses, a breakdown sheet and a questions sheet; `group_labels` names the
     governorate/gender/age-group codes (and `not_given`) in the organiser's language."""
@@ -206,7 +207,7 @@ def responses_xlsx(
         question = result.question
         for option, count in zip(question.options, result.counts, strict=True):
             breakdown.append(
-                [question.name, "all", "", option.name, option.labels[language], count.shown]
+                [question.name, "all", "", option.name, option.labels[language], words.of(count)]
             )
         for part in result.breakdowns:
             for group in part.groups:
@@ -219,7 +220,7 @@ def responses_xlsx(
                             label,
                             option.name,
                             option.labels[language],
-                            count.shown,
+                            words.of(count),
                         ]
                     )
     questions = workbook.create_sheet("questions")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from bot.engines.disclosure import wording
 from bot.members.demographics import AGE_GROUPS, GENDERS, GOVERNORATES
 from bot.surveys.results import NOT_GIVEN, ChoiceResult
 from bot.surveys.xlsform.form import SurveyForm
@@ -89,14 +90,15 @@ def breakdown_variables(
     catalogue: Catalogue, language: str, result: ChoiceResult, labels: dict[str, str]
 ) -> dict[str, Any]:
     options = result.question.options
+    words = wording(catalogue, language)
     dimensions = []
     for part in result.breakdowns:
         groups = [
             {
                 "label": labels.get(group.group, group.group),
-                "respondents": group.respondents.shown,
+                "respondents": words.of(group.respondents),
                 "counts": " · ".join(
-                    f"{option.labels[language]} {count.shown}"
+                    f"{option.labels[language]} {words.of(count)}"
                     for option, count in zip(options, group.counts, strict=True)
                 ),
             }
@@ -106,9 +108,9 @@ def breakdown_variables(
         dimensions.append({"name": name, "groups": groups})
     return {
         "label": result.question.labels[language],
-        "respondents": result.respondents.shown,
+        "respondents": words.of(result.respondents),
         "counts": [
-            {"label": option.labels[language], "count": count.shown}
+            {"label": option.labels[language], "count": words.of(count)}
             for option, count in zip(options, result.counts, strict=True)
         ],
         "dimensions": dimensions,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.engines.audit import record_action
+from bot.engines.disclosure import Wording
 from bot.surveys.charts import choice_chart_png
 from bot.surveys.exports import responses_csv, responses_xlsx
 from bot.surveys.results import ChoiceResult, SurveyResults, build_results
@@ -58,12 +59,13 @@ def render_report(
     group_labels: Mapping[str, str],
     *,
     chart_caption: str,
+    words: Wording,
 ) -> ResultsReport:
     stem = f"survey-{results.summary.id}-{results.form.form_id}"
     charts = tuple(
         ChartFile(
             f"{stem}-{result.question.name}.png",
-            choice_chart_png(result, language, caption=chart_caption),
+            choice_chart_png(result, language, caption=chart_caption, words=words),
             result,
         )
         for result in results.choices
@@ -74,5 +76,5 @@ def render_report(
         f"{stem}.csv",
         responses_csv(results),
         f"{stem}.xlsx",
-        responses_xlsx(results, language, group_labels),
+        responses_xlsx(results, language, group_labels, words),
     )

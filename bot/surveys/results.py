@@ -1,9 +1,12 @@
 """Survey results: counts per choice, disaggregated by governorate, gender and age group.
 
-Small cells are suppressed here, in the service, so no caller can show them: any count of 1
-to 4 people becomes `Count(None)` ("<5"). Demographics come from the members table at the
-time the results are built; a member who erased their data, or never gave a profile, counts
-under "not given". Rows for the exports carry only the random response id.
+Small cells are suppressed here, in the service, so no caller can show them: each question's
+overall counts and its three breakdowns go together through `bot.engines.disclosure`
+(primary suppression of 1 to 4 people, zeros beside hidden cells, complementary cells), so a
+hidden count cannot be worked out from totals or from another breakdown. Demographics come
+from the members table at the time the results are built; a member who erased their data, or
+never gave a profile, counts under "not given". Rows for the exports carry only the random
+response id.
 """
 
 from __future__ import annotations
@@ -15,13 +18,13 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from bot.engines.disclosure import Figure, TableInput, protect_tables, shown
 from bot.members.demographics import AGE_GROUPS, GENDERS, GOVERNORATES
 from bot.surveys.lifecycle import SurveySummary, survey_with_form
 from bot.surveys.xlsform.form import CHOICE_TYPES, Question, SurveyForm
 from storage.database import UnitOfWork
 from storage.models import Member, SurveyAnswer, SurveyResponse
 
-SMALL_CELL = 5
 NOT_GIVEN = "not_given"
 DIMENSIONS: dict[str, tuple[str, ...]] = {
     "governorate": GOVERNORATES,
@@ -31,25 +34,10 @@ DIMENSIONS: dict[str, tuple[str, ...]] = {
 
 
 @dataclass(frozen=True)
-class Count:
-    """A number of people; `value` is None when it was 1–4 and is suppressed."""
-
-    value: int | None
-
-    @classmethod
-    def of(cls, people: int) -> Count:
-        return cls(None if 0 < people < SMALL_CELL else people)
-
-    @property
-    def shown(self) -> str:
-        return f"<{SMALL_CELL}" if self.value is None else str(self.value)
-
-
-@dataclass(frozen=True)
 class GroupCounts:
     group: str  # a governorate / gender / age-group code, or NOT_GIVEN
-    respondents: Count
-    counts: tuple[Count, ...]  # one per option of the question
+    respondents: Figure
+    counts: tuple[Figure, ...]  # one per option of the question
 
 
 @dataclass(frozen=True)
@@ -61,8 +49,8 @@ class Breakdown:
 @dataclass(frozen=True)
 class ChoiceResult:
     question: Question
-    respondents: Count
-    counts: tuple[Count, ...]
+    respondents: Figure  # the people who answered: published
+    counts: tuple[Figure, ...]
     breakdowns: tuple[Breakdown, ...]
 
 
@@ -101,25 +89,25 @@ def _choice_result(question: Question, respondents: list[Respondent]) -> ChoiceR
             group = respondent.profile[dimension]
             by_group[dimension][group].update(tokens)
             people[dimension][group] += 1
-    breakdowns = []
+    tables: list[TableInput] = []
+    orders: list[list[str]] = []
     for dimension, codes in DIMENSIONS.items():
-        order = [*codes, NOT_GIVEN]
-        groups = tuple(
-            GroupCounts(
-                group,
-                Count.of(people[dimension][group]),
-                tuple(Count.of(by_group[dimension][group][name]) for name in names),
-            )
-            for group in order
-            if people[dimension][group]
+        order = [group for group in (*codes, NOT_GIVEN) if people[dimension][group]]
+        cells = [[by_group[dimension][group][name] for name in names] for group in order]
+        tables.append(TableInput(cells, [people[dimension][group] for group in order]))
+        orders.append(order)
+    protected = protect_tables(tables, [overall[name] for name in names], len(answered))
+    breakdowns = tuple(
+        Breakdown(
+            dimension,
+            tuple(
+                GroupCounts(group, table.row_totals[index], table.cells[index])
+                for index, group in enumerate(order)
+            ),
         )
-        breakdowns.append(Breakdown(dimension, groups))
-    return ChoiceResult(
-        question,
-        Count.of(len(answered)),
-        tuple(Count.of(overall[name]) for name in names),
-        tuple(breakdowns),
+        for dimension, order, table in zip(DIMENSIONS, orders, protected.tables, strict=True)
     )
+    return ChoiceResult(question, shown(len(answered)), protected.column_totals, breakdowns)
 
 
 def compute_results(

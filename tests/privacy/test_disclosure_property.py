@@ -198,7 +198,11 @@ def test_attendance_keeps_the_people_who_did_not_come_hidden_too(
     table = TableInput(cells, [sum(row) for row in cells])
     columns = [sum(row[0] for row in cells), sum(row[1] for row in cells)]
     protected = protect_tables(
-        [table], columns, len(people), public_column_totals=True, undisplayed_columns=frozenset({1})
+        [table],
+        columns,
+        len(people),
+        public_column_totals=True,
+        undisplayed_columns=frozenset({1}),
     )
     check = Consistency(len(people), protected.strict)
     check.known.update({"c0": columns[0], "c1": columns[1], "N": len(people)})

@@ -16,11 +16,11 @@ from bot.surveys.answer_values import (
     parse_typed_answer,
 )
 from bot.surveys.charts import choice_chart_png
+from bot.engines.disclosure import Figure, Mark, Wording
 from bot.surveys.exports import _REPEAT_META, responses_csv, responses_xlsx
 from bot.surveys.lifecycle import SurveyStatus, SurveySummary
 from bot.surveys.results import (
     NOT_GIVEN,
-    Count,
     Respondent,
     ResponseRow,
     SurveyResults,
@@ -75,25 +75,31 @@ def results() -> SurveyResults:
     return results_of(people)
 
 
-def test_counts_under_five_are_suppressed_everywhere(results: SurveyResults) -> None:
+SMALL, HIDDEN = Figure(None, Mark.SMALL), Figure(None, Mark.HIDDEN)
+WORDS = Wording("<5", "hidden")
+
+
+def test_small_counts_and_what_would_reveal_them_are_hidden_everywhere(
+    results: SurveyResults,
+) -> None:
     displaced = results.choices[0]
     assert displaced.question.name == "displaced"
-    assert displaced.respondents == Count(16)
-    assert displaced.counts == (Count(12), Count(None))  # yes 12, no 4 → "<5"
-    assert Count(None).shown == "<5" and Count(0).shown == "0"
+    assert displaced.respondents == Figure(16)
+    # yes 12, no 4 of 16: "12" beside "<5" would give the 4 away, so 12 is hidden too.
+    assert displaced.counts == (HIDDEN, SMALL)
     by_governorate = {g.group: g for g in displaced.breakdowns[0].groups}
     assert list(by_governorate) == ["baghdad", "basra", NOT_GIVEN]  # fixed order, no empties
-    assert by_governorate["baghdad"].respondents == Count(12)
-    assert by_governorate["baghdad"].counts == (Count(12), Count(0))
-    assert by_governorate["basra"].respondents == Count(None)
-    assert by_governorate["basra"].counts == (Count(0), Count(None))
+    assert by_governorate["baghdad"].respondents == Figure(12)
+    assert by_governorate["baghdad"].counts == (HIDDEN, SMALL)  # the 0 beside a hidden cell
+    assert by_governorate["basra"].respondents == SMALL
+    assert by_governorate["basra"].counts == (SMALL, SMALL)  # "0 · <5" told basra's answer
     needs = next(r for r in results.choices if r.question.name == "priority_needs")
     options = [o.name for o in needs.question.options]
-    assert needs.respondents == Count(15)
-    assert needs.counts[options.index("water")] == Count(15)
-    assert needs.counts[options.index("jobs")] == Count(None)
+    assert needs.respondents == Figure(15)
+    assert needs.counts[options.index("water")] == Figure(15)
+    assert needs.counts[options.index("jobs")] == SMALL
     shown = {
-        c.shown
+        WORDS.of(c)
         for r in results.choices
         for b in r.breakdowns
         for g in b.groups
@@ -119,11 +125,16 @@ def test_csv_and_xlsx_use_xlsform_names_and_no_identity(results: SurveyResults) 
     assert rows[1][rows[0].index("priority_needs/jobs")] == "0"
     assert rows[1][-1] == "2025-03-01T09:30:00Z"
     assert rows[-1][rows[0].index("comments")].startswith("'=")  # never a live formula
-    sheet = xlsx_rows(responses_xlsx(results, "ar", {"baghdad": "بغداد"}))
+    sheet = xlsx_rows(
+        responses_xlsx(results, "ar", {"baghdad": "بغداد"}, Wording("أقل من ٥", "محجوب"))
+    )
     assert sheet[0] == rows[0]
-    breakdown = xlsx_rows(responses_xlsx(results, "ar", {"baghdad": "بغداد"}), "breakdown")
-    assert ["displaced", "governorate", "بغداد", "yes", "نعم", "12"] in breakdown
-    assert ["displaced", "all", None, "no", "لا", "<5"] in breakdown
+    breakdown = xlsx_rows(
+        responses_xlsx(results, "ar", {"baghdad": "بغداد"}, Wording("أقل من ٥", "محجوب")),
+        "breakdown",
+    )
+    assert ["displaced", "governorate", "بغداد", "yes", "نعم", "محجوب"] in breakdown
+    assert ["displaced", "all", None, "no", "لا", "أقل من ٥"] in breakdown
 
 
 def test_repeats_export_as_kobo_sheets_with_parent_index() -> None:
@@ -159,7 +170,7 @@ def test_repeats_export_as_kobo_sheets_with_parent_index() -> None:
 
 def test_charts_are_png(results: SurveyResults) -> None:
     for language in ("ar", "en"):
-        png = choice_chart_png(results.choices[0], language, caption="16")
+        png = choice_chart_png(results.choices[0], language, caption="16", words=WORDS)
         assert png.startswith(b"\x89PNG")
 
 
