@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from bot.engines.disclosure import Figure, Mark, Wording
 from bot.surveys.answer_values import (
     MAX_TEXT_ANSWER,
     AnswerRejected,
@@ -16,7 +17,6 @@ from bot.surveys.answer_values import (
     parse_typed_answer,
 )
 from bot.surveys.charts import choice_chart_png
-from bot.engines.disclosure import Figure, Mark, Wording
 from bot.surveys.exports import _REPEAT_META, responses_csv, responses_xlsx
 from bot.surveys.lifecycle import SurveyStatus, SurveySummary
 from bot.surveys.results import (
