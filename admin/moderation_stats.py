@@ -1,8 +1,9 @@
 """/stats, /export and /wedid (SPEC §4.1, §5).
 
-- `/stats` (moderators and organisers): counts by status, category and governorate (small
-  cells as "<5"), median times to acknowledge and resolve, overdue cases; `/stats anbar`
-  adds the weekly trend chart of that governorate.
+- `/stats` (moderators and organisers): counts by status, category and governorate (through
+  disclosure control at `HIWAR_STAFF_MIN_CELL`; safeguarding cases under "restricted" for
+  staff without the safeguarding role), median times to acknowledge and resolve, overdue
+  cases; `/stats anbar` adds the weekly trend chart of that governorate.
 - `/export [filters]` (moderators): CSV and XLSX of the cases, no reporter identity.
 - `/wedid GOVERNORATE what was done` (organisers): a "you said, we did" broadcast draft with
   the governorate's aggregate counts; sent with the broadcast feature's confirm button.
@@ -15,14 +16,16 @@ from telegram.ext import Application, CommandHandler
 
 from admin.access import staff_only
 from bot.broadcasts.flow import CONFIRM_PREFIX, DISCARD_PREFIX
+from bot.engines.disclosure import wording
 from bot.engines.outbox import Button
-from bot.engines.roles import Role
+from bot.engines.roles import Role, may_act
 from bot.grievances.directory import category
 from bot.grievances.export import export_cases
-from bot.grievances.stats import Cell, case_stats, shown, trend_chart_png, weekly_trend
+from bot.grievances.stats import RESTRICTED, Cell, case_stats, trend_chart_png, weekly_trend
 from bot.members.demographics import GOVERNORATES
 from bot.moderation.actions import NotStaff
 from bot.moderation.queue import BadFilter, parse_filters
+from bot.moderation.schedule import moderation_policy
 from bot.moderation.you_said_we_did import NotOrganiser, UnknownGovernorate, draft_feedback
 from bot.runtime.context import HiwarContext
 from bot.runtime.replies import say
@@ -34,15 +37,20 @@ staff_commands = (
 )
 
 
-def _cells(ctx: HiwarContext, cells: tuple[Cell, ...], prefix: str) -> list[dict[str, str]]:
+def _cells(
+    ctx: HiwarContext, cells: tuple[Cell, ...], prefix: str, threshold: int
+) -> list[dict[str, str]]:
     catalogue, language = ctx.services.catalogue, ctx.language
+    words = wording(catalogue, language, threshold)
 
     def label(key: str) -> str:
+        if key == RESTRICTED:
+            return catalogue.plain(language, "privacy.restricted")
         if prefix == "category":
             return category(key).labels.get(language, key)
         return catalogue.plain(language, f"{prefix}.{key}")
 
-    return [{"label": label(cell.key), "count": shown(cell.count)} for cell in cells]
+    return [{"label": label(cell.key), "count": words.of(cell.count)} for cell in cells]
 
 
 def _hours(value: float | None) -> str:
@@ -57,9 +65,19 @@ async def stats_command(update: Update, ctx: HiwarContext) -> None:
         await say(update, ctx, "moderation.stats.usage")
         return
     now = ctx.services.clock.now()
+    threshold = moderation_policy(ctx.services.settings.extra).staff_min_cell
+    safeguarding = may_act(ctx.staff_roles, {Role.SAFEGUARDING})
     async with ctx.services.database.unit_of_work(read_only=True) as uow:
-        figures = await case_stats(uow, now)
-        trend = await weekly_trend(uow, governorate, now) if governorate else None
+        figures = await case_stats(
+            uow, now, may_see_safeguarding=safeguarding, threshold=threshold
+        )
+        trend = (
+            await weekly_trend(
+                uow, governorate, now, may_see_safeguarding=safeguarding, threshold=threshold
+            )
+            if governorate
+            else None
+        )
     await say(
         update,
         ctx,
@@ -67,9 +85,9 @@ async def stats_command(update: Update, ctx: HiwarContext) -> None:
         total=figures.total,
         open_cases=figures.open_cases,
         overdue=figures.overdue,
-        by_status=_cells(ctx, figures.by_status, "grievances.status"),
-        by_category=_cells(ctx, figures.by_category, "category"),
-        by_governorate=_cells(ctx, figures.by_governorate, "governorate"),
+        by_status=_cells(ctx, figures.by_status, "grievances.status", threshold),
+        by_category=_cells(ctx, figures.by_category, "category", threshold),
+        by_governorate=_cells(ctx, figures.by_governorate, "governorate", threshold),
         ack_hours=_hours(figures.median_ack_hours),
         resolve_hours=_hours(figures.median_resolve_hours),
     )

@@ -12,11 +12,13 @@ import functools
 from datetime import datetime
 from typing import Any
 
+from markupsafe import Markup
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from admin.access import StaffCallback, staff_only
 from bot.engines import flows
+from bot.engines.disclosure import wording
 from bot.engines.flows import FlowRegistry
 from bot.engines.numbers import parse_integer
 from bot.engines.outbox import Button
@@ -227,6 +229,7 @@ async def send_attendees(update: Update, ctx: HiwarContext, session_id: int) -> 
     except SessionNotFound:
         await say(update, ctx, "sessions.errors.not_found")
         return
+    words = wording(catalogue, language)
     confirmed = [r for r in report.rows if r.status == "confirmed"]
     waiting = [r for r in report.rows if r.status == "waiting"]
     counts = [
@@ -235,8 +238,8 @@ async def send_attendees(update: Update, ctx: HiwarContext, session_id: int) -> 
             "sessions.attendees.count_line",
             dimension=catalogue.plain(language, f"sessions.export.dimension_{c.dimension}"),
             value=exports.value_label(catalogue, language, c.dimension, c.value),
-            registered=exports.suppressed(c.registered),
-            attended=exports.suppressed(c.attended),
+            registered=words.of(c.registered),
+            attended=words.of(c.attended),
         )
         for c in report.counts
     ]
@@ -250,7 +253,8 @@ async def send_attendees(update: Update, ctx: HiwarContext, session_id: int) -> 
         ),
         waiting_codes=", ".join(r.code for r in waiting[:MAX_LISTED_CODES]),
         more=max(len(report.rows) - 2 * MAX_LISTED_CODES, 0),
-        counts="\n".join(counts),
+        # Each line is rendered (escaped) already: join as markup so it is not escaped twice.
+        counts=Markup("\n").join(Markup(line) for line in counts),  # noqa: S704
         **_vars(ctx, report.session),
     )
     chat = update.effective_chat
@@ -263,7 +267,7 @@ async def send_attendees(update: Update, ctx: HiwarContext, session_id: int) -> 
     )
     await ctx.bot.send_document(
         chat.id,
-        exports.attendees_xlsx(report, catalogue, language),
+        exports.attendees_xlsx(report, catalogue, language, words),
         filename=f"{name}.xlsx",
     )
 

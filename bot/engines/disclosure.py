@@ -377,9 +377,12 @@ class Wording:
         return figure.text(self.small, self.hidden)
 
 
-def wording(catalogue: Catalogue, language: str) -> Wording:
+def wording(catalogue: Catalogue, language: str, threshold: int = THRESHOLD) -> Wording:
     """Plain text: the caller's template escapes it once (in Arabic: "أقل من ٥")."""
+    number = str(threshold)
+    if language == "ar":
+        number = number.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
     return Wording(
-        catalogue.plain(language, "privacy.small"),
+        catalogue.plain(language, "privacy.small", threshold=number),
         catalogue.plain(language, "privacy.hidden"),
     )

@@ -6,7 +6,11 @@
   `MEDIAN_DAYS` (streamed, never all cases in memory);
 - the weekly trend of a governorate is drawn as a PNG line chart per category.
 
-Small cells (1 to 4 reports) are shown as "<5" so that a figure never points at a person.
+Every count goes through `bot.engines.disclosure` with the staff threshold
+(`HIWAR_STAFF_MIN_CELL`, default 5): small cells are shown as "<5" and, where a total or the
+other cells would give them away, one more cell as "hidden". For staff without the
+safeguarding role a safeguarding case's governorate is unknown, as on its card: it is
+counted under "restricted" and left out of a governorate's trend.
 """
 
 from __future__ import annotations
@@ -19,17 +23,20 @@ from io import BytesIO
 from statistics import median
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure as PlotFigure
 from matplotlib.ticker import MaxNLocator
-from sqlalchemy import func, select, text
+from sqlalchemy import case, func, literal, select, text
 from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.elements import SQLCoreOperations
 
+from bot.engines.disclosure import THRESHOLD, Figure, protect_counts
 from bot.surveys.charts import for_display
 from storage.database import UnitOfWork
 from storage.models import Grievance
 from storage.models.moderation import OPEN_CASES_SQL
 
-SMALL_CELL = 5
+RESTRICTED = "restricted"
+OPEN_STATUSES = ("new", "acknowledged", "in_review", "escalated")
 RECENT_DAYS = 30
 MEDIAN_DAYS = 90
 TREND_WEEKS = 12
@@ -38,11 +45,7 @@ TREND_WEEKS = 12
 @dataclass(frozen=True)
 class Cell:
     key: str
-    count: int
-
-    @property
-    def suppressed(self) -> bool:
-        return 0 < self.count < SMALL_CELL
+    count: Figure
 
 
 @dataclass(frozen=True)
@@ -61,23 +64,43 @@ class CaseStats:
 class Trend:
     governorate: str
     weeks: tuple[date, ...]
-    # per category: weekly counts, None where suppressed (1 to 4 reports)
+    # per category: weekly counts, None where suppressed (under the threshold)
     series: dict[str, tuple[int | None, ...]]
 
 
-def shown(count: int) -> str:
-    return "<5" if 0 < count < SMALL_CELL else str(count)
+def _protected(counts: list[tuple[str, int]], threshold: int) -> list[Cell]:
+    figures = protect_counts([count for _, count in counts], threshold=threshold)
+    return [Cell(key, figure) for (key, _), figure in zip(counts, figures, strict=True)]
 
 
 async def _grouped(
-    uow: UnitOfWork, column: InstrumentedAttribute[str], since: datetime | None
-) -> tuple[Cell, ...]:
+    uow: UnitOfWork, column: SQLCoreOperations[str], since: datetime | None
+) -> list[tuple[str, int]]:
+    """(key, count) of the raw figures, largest first (the order shown is `_in_order`)."""
     query = select(column, func.count()).select_from(Grievance).group_by(column)
     if since is not None:
         query = query.where(Grievance.created_at >= since)
     rows = await uow.session.execute(query)
-    cells = [Cell(str(key), int(count)) for key, count in rows.tuples()]
-    return tuple(sorted(cells, key=lambda cell: (-cell.count, cell.key)))
+    return sorted(((str(k), int(n)) for k, n in rows.tuples()), key=lambda c: (-c[1], c[0]))
+
+
+def _in_order(cells: list[Cell]) -> tuple[Cell, ...]:
+    """Shown counts largest first, then hidden ones by key: order reveals no hidden size."""
+    return tuple(
+        sorted(
+            cells,
+            key=lambda c: (c.count.hidden, -(c.count.value or 0), c.key == RESTRICTED, c.key),
+        )
+    )
+
+
+def governorate_as_seen(may_see_safeguarding: bool) -> SQLCoreOperations[str]:
+    """A case's governorate as this viewer may know it."""
+    if may_see_safeguarding:
+        return Grievance.governorate
+    return case(
+        (Grievance.safeguarding.is_(True), literal(RESTRICTED)), else_=Grievance.governorate
+    )
 
 
 async def _median_hours(
@@ -107,18 +130,31 @@ async def overdue_count(uow: UnitOfWork, now: datetime) -> int:
     return int(count or 0)
 
 
-async def case_stats(uow: UnitOfWork, now: datetime) -> CaseStats:
-    by_status = await _grouped(uow, Grievance.status, None)
+async def case_stats(
+    uow: UnitOfWork,
+    now: datetime,
+    *,
+    may_see_safeguarding: bool = False,
+    threshold: int = THRESHOLD,
+) -> CaseStats:
+    """The /stats figures. Open and closed statuses are protected as two breakdowns, since
+    both the total and the number of open cases are shown."""
+    statuses = await _grouped(uow, Grievance.status, None)
+    open_part = [c for c in statuses if c[0] in OPEN_STATUSES]
+    closed_part = [c for c in statuses if c[0] not in OPEN_STATUSES]
+    by_status = _protected(open_part, threshold) + _protected(closed_part, threshold)
     recent = now - timedelta(days=RECENT_DAYS)
     open_cases = await uow.session.scalar(
         select(func.count()).select_from(Grievance).where(text(OPEN_CASES_SQL))
     )
     since = now - timedelta(days=MEDIAN_DAYS)
+    by_category = await _grouped(uow, Grievance.category, recent)
+    by_governorate = await _grouped(uow, governorate_as_seen(may_see_safeguarding), recent)
     return CaseStats(
-        by_status=by_status,
-        by_category=await _grouped(uow, Grievance.category, recent),
-        by_governorate=await _grouped(uow, Grievance.governorate, recent),
-        total=sum(cell.count for cell in by_status),
+        by_status=_in_order(by_status),
+        by_category=_in_order(_protected(by_category, threshold)),
+        by_governorate=_in_order(_protected(by_governorate, threshold)),
+        total=sum(count for _, count in statuses),
         open_cases=int(open_cases or 0),
         overdue=await overdue_count(uow, now),
         median_ack_hours=await _median_hours(uow, since, Grievance.acknowledged_at),
@@ -132,16 +168,25 @@ def week_start(moment: datetime) -> date:
 
 
 async def weekly_trend(
-    uow: UnitOfWork, governorate: str, now: datetime, weeks: int = TREND_WEEKS
+    uow: UnitOfWork,
+    governorate: str,
+    now: datetime,
+    weeks: int = TREND_WEEKS,
+    *,
+    may_see_safeguarding: bool = False,
+    threshold: int = THRESHOLD,
 ) -> Trend:
-    """Reports per category and week (Monday to Sunday, UTC) over the last `weeks` weeks."""
+    """Reports per category and week (Monday to Sunday, UTC) over the last `weeks` weeks.
+
+    No totals are drawn, so each week's count stands alone: under the threshold it is a gap.
+    """
     first = week_start(now) - timedelta(weeks=weeks - 1)
     starts = tuple(first + timedelta(weeks=index) for index in range(weeks))
     counts: dict[str, list[int]] = defaultdict(lambda: [0] * weeks)
     rows = await uow.session.stream(
         select(Grievance.category, Grievance.created_at)
         .where(
-            Grievance.governorate == governorate,
+            governorate_as_seen(may_see_safeguarding) == governorate,
             Grievance.created_at >= datetime.combine(first, datetime.min.time(), now.tzinfo),
         )
         .execution_options(yield_per=2000)
@@ -151,9 +196,9 @@ async def weekly_trend(
         if 0 <= index < weeks:
             counts[category_code][index] += 1
     series = {
-        code: tuple(None if 0 < value < SMALL_CELL else value for value in values)
+        code: tuple(None if 0 < value < threshold else value for value in values)
         for code, values in sorted(counts.items())
-        if sum(values) >= SMALL_CELL
+        if sum(values) >= threshold
     }
     return Trend(governorate, starts, series)
 
@@ -162,7 +207,7 @@ def trend_chart_png(
     trend: Trend, labels: dict[str, str], *, title: str, caption: str, right_to_left: bool
 ) -> bytes:
     """Weekly reports per category as lines; suppressed weeks are gaps in the line."""
-    figure = Figure(figsize=(9, 4.8), dpi=110)
+    figure = PlotFigure(figsize=(9, 4.8), dpi=110)
     FigureCanvasAgg(figure)
     axes = figure.subplots()
     positions = list(range(len(trend.weeks)))

@@ -22,13 +22,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 
 from bot.config import ConfigError
+from bot.engines.disclosure import THRESHOLD, protect_counts, wording
 from bot.engines.outbox import PRIORITY_STAFF, queue_text
 from bot.engines.roles import Role, users_with_role
 from bot.engines.tasks import schedule_task
 from bot.grievances.directory import category
 from bot.grievances.flow import GrievanceDesk
 from bot.grievances.notices import ACK_NUDGE_TASK, staff_targets
-from bot.grievances.stats import overdue_count, shown
+from bot.grievances.stats import overdue_count
 from bot.members.records import stored_language
 from bot.moderation.spike_detection import DEFAULT_MIN_COUNT, find_spikes, record_alert
 from storage.database import UnitOfWork
@@ -45,6 +46,7 @@ class ModerationPolicy:
     digest_hour: int = 8
     spike_min_count: int = DEFAULT_MIN_COUNT
     spike_interval: timedelta = timedelta(hours=6)
+    staff_min_cell: int = THRESHOLD  # /stats: counts under this are "<N"
 
 
 def _number(values: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -59,8 +61,12 @@ def _number(values: Mapping[str, str], name: str, default: int, low: int, high: 
 def moderation_policy(extra: Mapping[str, str]) -> ModerationPolicy:
     return ModerationPolicy(
         digest_hour=_number(extra, "HIWAR_DIGEST_HOUR", 8, 0, 23),
-        spike_min_count=_number(extra, "HIWAR_SPIKE_MIN_COUNT", DEFAULT_MIN_COUNT, 1, 10_000),
+        # An alert names a governorate and a topic: never for fewer people than THRESHOLD.
+        spike_min_count=_number(
+            extra, "HIWAR_SPIKE_MIN_COUNT", DEFAULT_MIN_COUNT, THRESHOLD, 10_000
+        ),
         spike_interval=timedelta(hours=_number(extra, "HIWAR_SPIKE_INTERVAL_HOURS", 6, 1, 24)),
+        staff_min_cell=_number(extra, "HIWAR_STAFF_MIN_CELL", THRESHOLD, 2, 100),
     )
 
 
@@ -181,9 +187,12 @@ async def send_digest(
         .order_by(func.count().desc())
     )
     language = desk.default_language
+    counts = [(code, int(count)) for code, count in rows.tuples()]
+    figures = protect_counts([count for _, count in counts], threshold=policy.staff_min_cell)
+    words = wording(desk.catalogue, language, policy.staff_min_cell)
     by_category = [
-        {"label": category(code).labels.get(language, code), "count": shown(int(count))}
-        for code, count in rows.tuples()
+        {"label": category(code).labels.get(language, code), "count": words.of(figure)}
+        for (code, _), figure in zip(counts, figures, strict=True)
     ]
     await _tell_staff(
         uow,

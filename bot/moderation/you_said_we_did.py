@@ -2,7 +2,9 @@
 what its members raised and what was done, through the broadcast sender.
 
 The message carries counts by category for the last 30 days only where a category has at
-least five reports (smaller cells are left out), and never a case or a person. It is created
+least `bot.engines.disclosure.THRESHOLD` (5) reports (smaller cells are left out; no total
+is given, so nothing adds up to them; safeguarding topics are never named), and never a case
+or a person. It is created
 as a broadcast draft to the governorate's subscribed, reachable, consented members; the
 organiser confirms it like any broadcast.
 """
@@ -15,9 +17,10 @@ from sqlalchemy import func, select
 
 from bot.broadcasts.audience import Audience, count_audience
 from bot.broadcasts.lifecycle import BroadcastDraft, BroadcastView, create_draft
+from bot.engines.disclosure import THRESHOLD
 from bot.engines.roles import Role, may_act, roles_of
 from bot.grievances.directory import category
-from bot.grievances.stats import RECENT_DAYS, SMALL_CELL
+from bot.grievances.stats import RECENT_DAYS
 from bot.members.demographics import GOVERNORATES
 from messages import Catalogue
 from storage.database import UnitOfWork
@@ -56,7 +59,13 @@ async def draft_feedback(
         .group_by(Grievance.category)
         .order_by(func.count().desc())
     )
-    counts = [(code, int(count)) for code, count in rows.tuples() if count >= SMALL_CELL]
+    # Safeguarding topics never go into a public message. No total is published, so the
+    # topics under the threshold are simply left out: nothing shown adds up to them.
+    counts = [
+        (code, int(n))
+        for code, n in rows.tuples()
+        if n >= THRESHOLD and not category(code).safeguarding
+    ]
     texts = {}
     for lang in ("ar", "en"):
         texts[lang] = catalogue.plain(

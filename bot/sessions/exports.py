@@ -1,8 +1,10 @@
 """/attendees: who holds a place, who waits, who came, and participation counts by gender,
 age group and governorate; as text and as CSV/XLSX files.
 
-No names are collected: a registrant is shown by their check-in code only. Counts of one to
-four people are shown as "<5" so that no cell points at an individual.
+No names are collected: a registrant is shown by their check-in code only. The participation
+counts go through `bot.engines.disclosure` (the three breakdowns together, with "did not
+attend" as an unpublished cell): counts of one to four people are shown as "<5", and the
+counts that would reveal them as "hidden", so that no cell points at an individual.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from openpyxl import Workbook
 from sqlalchemy import select
 
 from bot.engines.audit import record_action
+from bot.engines.disclosure import Figure, TableInput, Wording, protect_tables
 from bot.members.demographics import (
     AGE_GROUPS,
     GENDERS,
@@ -29,7 +32,6 @@ from messages import Catalogue
 from storage.database import UnitOfWork
 from storage.models import Member, SessionRegistration
 
-SMALL_CELL = 5
 UNKNOWN = "unknown"
 
 
@@ -46,8 +48,8 @@ class AttendeeRow:
 class CountRow:
     dimension: str  # gender, age_group, governorate
     value: str
-    registered: int
-    attended: int
+    registered: Figure
+    attended: Figure
 
 
 @dataclass(frozen=True)
@@ -59,11 +61,6 @@ class AttendeesReport:
     @property
     def attended(self) -> int:
         return sum(1 for row in self.rows if row.checked_in_at is not None)
-
-
-def suppressed(count: int) -> str:
-    """The count as shown: "<5" for one to four people."""
-    return f"<{SMALL_CELL}" if 0 < count < SMALL_CELL else str(count)
 
 
 async def attendees_report(
@@ -120,13 +117,40 @@ async def attendees_report(
         "age_group": (*AGE_GROUPS, UNKNOWN),
         "governorate": (*GOVERNORATES, UNKNOWN),
     }
-    counts = tuple(
-        CountRow(dimension, value, *tallies[(dimension, value)])
+    return AttendeesReport(view, tuple(rows), protected_counts(tallies, order))
+
+
+def protected_counts(
+    tallies: dict[tuple[str, str], list[int]], order: dict[str, tuple[str, ...]]
+) -> tuple[CountRow, ...]:
+    """Registered and attended per group, the three breakdowns suppressed together."""
+    groups = {
+        dimension: [value for value in values if (dimension, value) in tallies]
         for dimension, values in order.items()
-        for value in values
-        if (dimension, value) in tallies
+    }
+    tables = []
+    for dimension, values in groups.items():
+        cells = [
+            [tallies[(dimension, v)][1], tallies[(dimension, v)][0] - tallies[(dimension, v)][1]]
+            for v in values
+        ]
+        tables.append(TableInput(cells, [tallies[(dimension, v)][0] for v in values]))
+    registered = sum(
+        tally[0] for (dimension, _), tally in tallies.items() if dimension == "gender"
     )
-    return AttendeesReport(view, tuple(rows), counts)
+    attended = sum(tally[1] for (dimension, _), tally in tallies.items() if dimension == "gender")
+    protected = protect_tables(
+        tables,
+        [attended, registered - attended],
+        registered,
+        public_column_totals=True,  # the summary shows how many registered and checked in
+        undisplayed_columns=frozenset({1}),
+    )
+    return tuple(
+        CountRow(dimension, value, table.row_totals[index], table.cells[index][0])
+        for (dimension, values), table in zip(groups.items(), protected.tables, strict=True)
+        for index, value in enumerate(values)
+    )
 
 
 def value_label(catalogue: Catalogue, language: str, dimension: str, value: str) -> str:
@@ -177,7 +201,9 @@ def attendees_csv(report: AttendeesReport, catalogue: Catalogue, language: str) 
     return buffer.getvalue().encode("utf-8-sig")
 
 
-def attendees_xlsx(report: AttendeesReport, catalogue: Catalogue, language: str) -> bytes:
+def attendees_xlsx(
+    report: AttendeesReport, catalogue: Catalogue, language: str, words: Wording
+) -> bytes:
     header, body = _table(report, catalogue, language)
     workbook = Workbook()
     sheet = workbook.active
@@ -199,8 +225,8 @@ def attendees_xlsx(report: AttendeesReport, catalogue: Catalogue, language: str)
             [
                 catalogue.plain(language, f"sessions.export.dimension_{count.dimension}"),
                 value_label(catalogue, language, count.dimension, count.value),
-                suppressed(count.registered),
-                suppressed(count.attended),
+                words.of(count.registered),
+                words.of(count.attended),
             ]
         )
     buffer = io.BytesIO()
