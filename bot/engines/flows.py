@@ -159,6 +159,18 @@ class UnknownFlow(Exception):
     pass
 
 
+def offered_values(prompt: Prompt) -> frozenset[str]:
+    """The callback values the question's keyboard carries (see `flow_keyboard`)."""
+    values = {choice.value for choice in prompt.choices}
+    if prompt.can_go_back:
+        values.add(BACK)
+    if prompt.can_skip:
+        values.add(SKIP)
+    if prompt.multi or prompt.can_finish:
+        values.add(DONE)
+    return frozenset(values)
+
+
 def public_data(data: dict[str, Any]) -> dict[str, Any]:
     """The answers without the engine's bookkeeping."""
     return {k: v for k, v in data.items() if not k.startswith("_")}
@@ -237,10 +249,13 @@ async def handle_input(
     await _prepare(flow, uow, data)
     prompt = flow.prompt(step, data)
 
+    stale = FlowReply(stored.flow, stored.version, prompt=prompt, notice=Text("flow.stale_button"))
     if version is not None and version != stored.version:
-        return FlowReply(
-            stored.flow, stored.version, prompt=prompt, notice=Text("flow.stale_button")
-        )
+        return stale
+    if given.choice is not None and given.choice not in offered_values(prompt):
+        # Only a value this question offered, in this version, is an answer: anything else
+        # (a forged "~text", a control the question does not show) changes nothing.
+        return stale
 
     if given.choice == BACK:
         history: list[str] = list(data.get(HISTORY, []))
