@@ -88,6 +88,7 @@ async def stats_command(update: Update, ctx: HiwarContext) -> None:
         by_status=_cells(ctx, figures.by_status, "grievances.status", threshold),
         by_category=_cells(ctx, figures.by_category, "category", threshold),
         by_governorate=_cells(ctx, figures.by_governorate, "governorate", threshold),
+        small=wording(ctx.services.catalogue, ctx.language, threshold).small,
         ack_hours=_hours(figures.median_ack_hours),
         resolve_hours=_hours(figures.median_resolve_hours),
     )

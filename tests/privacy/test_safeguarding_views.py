@@ -1,0 +1,82 @@
+"""Safeguarding in every view (issue 16): for a moderator without the safeguarding role, a
+safeguarding case's hidden fields (its governorate) are unknown in every /queue filter, in
+/stats, /export and /case; the safeguarding officer still sees them."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+from openpyxl import load_workbook
+
+from bot.engines.roles import Role
+from bot.grievances.stats import weekly_trend
+from tests.fake_telegram import FakeBotApi, SimulatedUser
+from tests.grievances.test_grievance_steps import running_bot, staff_member
+from tests.members.test_onboarding_steps import text
+from tests.moderation.test_moderation_steps import new_case, seed_cases
+
+
+async def answer(user: SimulatedUser, command: str) -> str:
+    user.command(command)
+    return (await user.reply(timeout=20)).content
+
+
+async def test_a_moderator_learns_nothing_a_safeguarding_card_hides(
+    fake_api: FakeBotApi, database_url: str
+) -> None:
+    async with running_bot(fake_api, database_url) as bot:
+        moderator = await staff_member(bot, 9701, Role.MODERATOR)
+        officer = await staff_member(bot, 9702, Role.SAFEGUARDING)
+        now = bot.clock.now()
+        gbv = new_case(
+            701,
+            now - timedelta(days=3),
+            category="gbv",
+            safeguarding=True,
+            governorate="baghdad",
+            assignee_id=9701,
+            priority=3,
+        )
+        others = [
+            new_case(710 + n, now - timedelta(days=2), governorate="baghdad") for n in range(6)
+        ]
+        await seed_cases(bot, [gbv, *others], reporter=7701)
+        baghdad = text("en", "governorate.baghdad")
+
+        # Every /queue filter, alone and combined with the governorate.
+        filters = ["", "status=new", "cat=gbv", "mine", "overdue", "gov=anbar"]
+        for words in filters:
+            page = await answer(moderator, f"/queue {words}".strip())
+            if gbv.reference in page:
+                line = next(x for x in page.splitlines() if gbv.reference in x)
+                assert baghdad not in line, words
+            with_governorate = await answer(moderator, f"/queue gov=baghdad {words}".strip())
+            assert gbv.reference not in with_governorate, words
+        assert gbv.reference in await answer(officer, "/queue gov=baghdad")
+
+        # /stats: the case counts under "restricted", never under Baghdad.
+        summary = await answer(moderator, "/stats")
+        restricted = text("en", "privacy.restricted")
+        assert f"{baghdad}: 7" not in summary and f"• {restricted}: " in summary
+        officer_summary = await answer(officer, "/stats")
+        assert f"{baghdad}: 7" in officer_summary and f"• {restricted}" not in officer_summary
+        async with bot.db.unit_of_work(read_only=True) as uow:
+            trend = await weekly_trend(uow, "baghdad", now, may_see_safeguarding=False)
+            assert "gbv" not in trend.series
+
+        # /export: no row of the case, filtered or not.
+        for words in ("", "gov=baghdad", "cat=gbv", "mine"):
+            moderator.command(f"/export {words}".strip())
+            files = [m for m in await moderator.replies(3) if m.document_bytes]
+            xlsx = next(m for m in files if (m.document_name or "").endswith(".xlsx"))
+            assert xlsx.document_bytes is not None
+            sheet = load_workbook(io.BytesIO(xlsx.document_bytes)).active
+            assert sheet is not None
+            cells = {str(c.value) for row in sheet.iter_rows() for c in row}
+            assert gbv.reference not in cells, words
+
+        # /case is refused outright.
+        refused = text("en", "grievances.staff.safeguarding_only")
+        assert await answer(moderator, f"/case {gbv.reference}") == refused
+        assert baghdad in await answer(officer, f"/case {gbv.reference}")
