@@ -44,6 +44,7 @@ from bot.moderation.schedule import (
 )
 from bot.runtime.context import HiwarContext, Services
 from bot.runtime.replies import say
+from handlers.fallback import stale_button, unknown_command
 from handlers.grievances import desk_of
 from storage.database import UnitOfWork
 from storage.models import Grievance
@@ -108,8 +109,11 @@ async def run_case_action(update: Update, ctx: HiwarContext, service: CaseServic
         await tell(update, ctx, "grievances.staff.not_found")
     except NotPermitted:
         await tell(update, ctx, "grievances.staff.safeguarding_only")
-    except NotStaff:
-        await tell(update, ctx, "errors.unknown_command")
+    except NotStaff:  # the role was revoked meanwhile: as if there were no such command
+        if update.callback_query is not None:
+            await stale_button(update, ctx)
+        else:
+            await unknown_command(update, ctx)
     except InvalidTransition as error:
         catalogue, language = ctx.services.catalogue, ctx.language
         await tell(

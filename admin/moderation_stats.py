@@ -29,6 +29,7 @@ from bot.moderation.schedule import moderation_policy
 from bot.moderation.you_said_we_did import NotOrganiser, UnknownGovernorate, draft_feedback
 from bot.runtime.context import HiwarContext
 from bot.runtime.replies import say
+from handlers.fallback import unknown_command
 
 staff_commands = (
     ("stats", "moderation.commands.stats"),
@@ -133,7 +134,7 @@ async def export_command(update: Update, ctx: HiwarContext) -> None:
             files = await export_cases(uow, user.id, filters, ctx.services.clock.now())
             await uow.commit()
     except NotStaff:
-        await say(update, ctx, "errors.unknown_command")
+        await unknown_command(update, ctx)
         return
     try:
         # Files go to the staff member privately, never to the group.
@@ -174,7 +175,7 @@ async def wedid_command(update: Update, ctx: HiwarContext) -> None:
         await say(update, ctx, "moderation.wedid.usage")
         return
     except NotOrganiser:
-        await say(update, ctx, "errors.unknown_command")
+        await unknown_command(update, ctx)
         return
     catalogue, language = ctx.services.catalogue, ctx.language
     buttons = [

@@ -19,7 +19,7 @@ from bot.moderation.actions import NotStaff
 from bot.moderation.queue import BadFilter, QueueFilters, QueuePage, parse_filters, queue_page
 from bot.runtime.context import HiwarContext
 from bot.runtime.replies import markup, say, send_html
-from handlers.fallback import stale_button
+from handlers.fallback import stale_button, unknown_command
 
 staff_commands = (("queue", "moderation.commands.queue"),)
 NEXT_PREFIX = "mq:"
@@ -60,7 +60,7 @@ async def show_queue(
                 uow, user.id, filters, ctx.services.clock.now(), after_id=after_id
             )
     except (NotStaff, GrievanceNotFound):
-        await say(update, ctx, "errors.unknown_command")
+        await unknown_command(update, ctx)
         return
     if not page.lines:
         await say(update, ctx, "moderation.queue.empty")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
 from bot.runtime.context import HiwarContext
@@ -11,6 +12,11 @@ from handlers.flow_input import on_unsupported
 
 
 async def unknown_command(update: Update, ctx: HiwarContext) -> None:
+    """In a group an unknown command gets silence (it may be another bot's), so a staff
+    command from someone without the role gets silence there too: nothing tells them apart."""
+    chat = update.effective_chat
+    if chat is not None and chat.type != ChatType.PRIVATE:
+        return
     await say(update, ctx, "errors.unknown_command")
 
 

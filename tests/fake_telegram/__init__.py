@@ -11,7 +11,7 @@ from .factories import TgChat, TgUser
 from .records import ApiCall, SentMessage
 from .server import FakeBotApi
 from .users import SimulatedUser
-from .webhook_client import post_update
+from .webhook_client import post_body, post_update
 
 __all__ = [
     "ApiCall",
@@ -21,5 +21,6 @@ __all__ = [
     "TgChat",
     "TgUser",
     "factories",
+    "post_body",
     "post_update",
 ]

@@ -23,3 +23,17 @@ async def post_update(url: str, update: dict[str, Any], secret: str | None) -> i
     ):
         await response.read()
         return response.status
+
+
+async def post_body(url: str, body: bytes, secret: str | None) -> int:
+    """POST raw bytes (malformed or deeply nested JSON) and return the HTTP status."""
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers[SECRET_HEADER] = secret
+    timeout = aiohttp.ClientTimeout(total=10)
+    async with (
+        aiohttp.ClientSession(timeout=timeout) as session,
+        session.post(url, data=body, headers=headers) as response,
+    ):
+        await response.read()
+        return response.status

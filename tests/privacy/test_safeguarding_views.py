@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 
 from bot.engines.roles import Role
 from bot.grievances.stats import weekly_trend
-from tests.fake_telegram import FakeBotApi, SimulatedUser
+from tests.fake_telegram import FakeBotApi, SimulatedUser, TgChat
 from tests.grievances.test_grievance_steps import running_bot, staff_member
 from tests.members.test_onboarding_steps import text
 from tests.moderation.test_moderation_steps import new_case, seed_cases
@@ -80,3 +80,27 @@ async def test_a_moderator_learns_nothing_a_safeguarding_card_hides(
         refused = text("en", "grievances.staff.safeguarding_only")
         assert await answer(moderator, f"/case {gbv.reference}") == refused
         assert baghdad in await answer(officer, f"/case {gbv.reference}")
+
+
+async def test_a_group_answers_a_members_staff_command_as_an_unknown_one(
+    fake_api: FakeBotApi, database_url: str
+) -> None:
+    """Issue 16: a staff command from a non-staff user got the unknown-command reply in a
+    group, while a really unknown command got silence; now both get silence."""
+    async with running_bot(fake_api, database_url) as bot:
+        member = bot.user(7801, "en")
+        group = SimulatedUser(
+            bot.api, member.user, TgChat(id=-100778, type="supergroup", title="Community")
+        )
+        for command in ("/queue", "/stats", "/export", "/case GR-7K3M9Q", "/nosuchcommand"):
+            group.command(command)
+            await bot.idle()
+            await group.assert_no_reply()
+        staff = await staff_member(bot, 9801, Role.MODERATOR)
+        staff_group = SimulatedUser(
+            bot.api, staff.user, TgChat(id=-100778, type="supergroup", title="Community")
+        )
+        staff_group.command("/queue")
+        assert (await staff_group.reply(timeout=20)).content == text(
+            "en", "moderation.queue.empty"
+        )
