@@ -56,6 +56,19 @@ async def reply_command(update: Update, ctx: HiwarContext) -> None:
         else "grievances.staff.reply_kept"
     )
     await say(update, ctx, key, reference=outcome.state.reference)
+    await tell_about_links(update, ctx, outcome)
+
+
+async def tell_about_links(update: Update, ctx: HiwarContext, outcome: CaseOutcome) -> None:
+    """Why the member's copy looks different: its links were made inert."""
+    if outcome.links_defanged:
+        await say(
+            update,
+            ctx,
+            "grievances.staff.links_defanged",
+            reference=outcome.state.reference,
+            links=outcome.links_defanged,
+        )
 
 
 class _RepliesToCards(filters.MessageFilter):
@@ -109,6 +122,7 @@ async def reply_to_card(update: Update, ctx: HiwarContext) -> None:
     outcome = await run_case_action(update, ctx, act)
     if outcome is not None:
         await tell_done(update, ctx, outcome)
+        await tell_about_links(update, ctx, outcome)
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

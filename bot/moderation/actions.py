@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.engines.audit import record_action
+from bot.engines.links import defang_links
 from bot.engines.roles import Role, may_act, roles_of
 from bot.grievances.cases import (
     MAX_STAFF_TEXT,
@@ -110,6 +111,7 @@ class CaseOutcome:
     state: CaseState
     old_status: str | None = None
     member_reachable: bool = True
+    links_defanged: int = 0  # addresses made inert in a reply to the member
 
 
 async def state_of(uow: UnitOfWork, grievance: Grievance) -> CaseState:
@@ -387,8 +389,12 @@ async def reply_to_member(
     *,
     expected_version: int | None = None,
 ) -> CaseOutcome:
-    """Relay a reply to the member (identity hidden both ways); staff are told if it fails."""
-    cleaned = text.strip()
+    """Relay a reply to the member (identity hidden both ways); staff are told if it fails.
+
+    Links are made inert first (`bot.engines.links`): the member gets, and the case keeps,
+    the defanged text; the audit log records how many addresses were changed.
+    """
+    cleaned, defanged = defang_links(text.strip())
     if not cleaned:
         raise ReasonRequired("reply")
     try:
@@ -396,8 +402,20 @@ async def reply_to_member(
         relayed = await relay_staff_reply(
             uow, grievance.reference, cleaned, actor_id, now, cipher=desk.cipher
         )
+        if defanged:
+            await record_action(
+                uow,
+                actor_id=actor_id,
+                action="grievance.reply_links_defanged",
+                record_type=RECORD_TYPE,
+                record_id=grievance.reference,
+                now=now,
+                details={"links": defanged},
+            )
         state = await _finish(uow, desk, grievance, now)
-        return CaseOutcome("reply", state, member_reachable=relayed.member_reachable)
+        return CaseOutcome(
+            "reply", state, member_reachable=relayed.member_reachable, links_defanged=defanged
+        )
     except StaleDataError:
         raise CaseChanged(reference) from None
 

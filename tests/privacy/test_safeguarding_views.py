@@ -8,9 +8,11 @@ import io
 from datetime import timedelta
 
 from openpyxl import load_workbook
+from sqlalchemy import select
 
 from bot.engines.roles import Role
 from bot.grievances.stats import weekly_trend
+from storage.models import AuditEntry
 from tests.fake_telegram import FakeBotApi, SimulatedUser, TgChat
 from tests.grievances.test_grievance_steps import running_bot, staff_member
 from tests.members.test_onboarding_steps import text
@@ -104,3 +106,40 @@ async def test_a_group_answers_a_members_staff_command_as_an_unknown_one(
         assert (await staff_group.reply(timeout=20)).content == text(
             "en", "moderation.queue.empty"
         )
+
+
+async def test_a_reply_reaches_the_reporter_with_its_links_made_inert(
+    fake_api: FakeBotApi, database_url: str
+) -> None:
+    """`/reply GR-… https://track.example/u?c=GR-…` was relayed word for word: one tap gave
+    the reporter's IP address to whoever runs that server."""
+    async with running_bot(fake_api, database_url) as bot:
+        moderator = await staff_member(bot, 9901, Role.MODERATOR)
+        case = new_case(901, bot.clock.now())
+        await seed_cases(bot, [case], reporter=7901)
+        link = f"https://track.example/u?c={case.reference}"
+        moderator.command(f"/reply {case.reference} Please read {link} or mail a@b.example")
+        queued, told = await moderator.replies(2)
+        assert queued.content == text(
+            "en", "grievances.staff.reply_queued", reference=case.reference
+        )
+        assert told.content == text(
+            "en", "grievances.staff.links_defanged", reference=case.reference, links=2
+        )
+        relayed = await bot.api.next_message(7901, timeout=20)
+        assert "hxxps://track[.]example/u?c=" in relayed.content
+        assert "a[@]b[.]example" in relayed.content
+        assert "https://" not in relayed.content and "track.example" not in relayed.content
+        assert not relayed.request_params.get("entities")
+        assert relayed.request_params.get("disable_web_page_preview") in (True, "true") or (
+            relayed.request_params.get("link_preview_options", {}).get("is_disabled")
+        )
+        async with bot.db.unit_of_work(read_only=True) as uow:
+            actions = (
+                await uow.session.execute(
+                    select(AuditEntry.action, AuditEntry.details).where(
+                        AuditEntry.record_id == case.reference
+                    )
+                )
+            ).all()
+        assert ("grievance.reply_links_defanged", {"links": 2}) in [tuple(a) for a in actions]
