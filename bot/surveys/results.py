@@ -18,7 +18,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from bot.engines.disclosure import Figure, TableInput, protect_tables, shown
+from bot.engines.disclosure import THRESHOLD, Figure, Mark, TableInput, protect_tables, shown
 from bot.members.demographics import AGE_GROUPS, GENDERS, GOVERNORATES
 from bot.surveys.lifecycle import SurveySummary, survey_with_form
 from bot.surveys.xlsform.form import CHOICE_TYPES, Question, SurveyForm
@@ -49,7 +49,7 @@ class Breakdown:
 @dataclass(frozen=True)
 class ChoiceResult:
     question: Question
-    respondents: Figure  # the people who answered: published
+    respondents: Figure  # the people who answered
     counts: tuple[Figure, ...]
     breakdowns: tuple[Breakdown, ...]
 
@@ -107,7 +107,13 @@ def _choice_result(question: Question, respondents: list[Respondent]) -> ChoiceR
         )
         for dimension, order, table in zip(DIMENSIONS, orders, protected.tables, strict=True)
     )
-    return ChoiceResult(question, shown(len(answered)), protected.column_totals, breakdowns)
+    # The protection assumes the number who answered is known; it is still shown as "<5"
+    # when small, as before (a reader knowing less is only safer).
+    answered_count = len(answered)
+    respondents = (
+        Figure(None, Mark.SMALL) if 0 < answered_count < THRESHOLD else shown(answered_count)
+    )
+    return ChoiceResult(question, respondents, protected.column_totals, breakdowns)
 
 
 def compute_results(
