@@ -110,10 +110,10 @@ def _choice_result(question: Question, respondents: list[Respondent]) -> ChoiceR
     # The protection assumes the number who answered is known; it is still shown as "<5"
     # when small, as before (a reader knowing less is only safer).
     answered_count = len(answered)
-    respondents = (
+    answered_figure = (
         Figure(None, Mark.SMALL) if 0 < answered_count < THRESHOLD else shown(answered_count)
     )
-    return ChoiceResult(question, respondents, protected.column_totals, breakdowns)
+    return ChoiceResult(question, answered_figure, protected.column_totals, breakdowns)
 
 
 def compute_results(

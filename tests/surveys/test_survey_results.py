@@ -156,7 +156,7 @@ def test_repeats_export_as_kobo_sheets_with_parent_index() -> None:
         walk.form,
         [Respondent(row, dict.fromkeys(("governorate", "gender", "age_group"), NOT_GIVEN))],
     )
-    book = responses_xlsx(results, "en", {})
+    book = responses_xlsx(results, "en", {}, WORDS)
     main = xlsx_rows(book)
     assert "school/gov" in main[0] and "children" in main[0] and "age" not in main[0]
     assert main[1][main[0].index("children")] == "1"
