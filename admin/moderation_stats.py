@@ -45,8 +45,8 @@ def _cells(ctx: HiwarContext, cells: tuple[Cell, ...], prefix: str) -> list[dict
     return [{"label": label(cell.key), "count": shown(cell.count)} for cell in cells]
 
 
-def _hours(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
+def _hours(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
 
 
 @staff_only(Role.MODERATOR, Role.ORGANISER)

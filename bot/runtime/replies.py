@@ -15,7 +15,10 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 
-from bot.engines.flows import BACK, DONE, SKIP, FlowReply, Prompt, Text
+from markupsafe import Markup
+
+from bot.engines import flows
+from bot.engines.flows import BACK, DONE, SKIP, Answered, FlowReply, Prompt, Text
 from bot.engines.outbox import Button
 from bot.runtime.context import HiwarContext, current_scope
 from messages import Catalogue
@@ -152,9 +155,68 @@ async def say(
     return await send_html(update, ctx, text, markup(buttons))
 
 
-async def show_flow_reply(update: Update, ctx: HiwarContext, reply: FlowReply) -> None:
-    """Show a notice (if any), then the current question or the flow's ending."""
+def answer_label(catalogue: Catalogue, language: str, answered: Answered) -> str | None:
+    """What the member chose for the question left behind; None for typed answers."""
+    given, prompt = answered.given, answered.prompt
+    if given is None or prompt is None:
+        return None
+    if given.choices is not None:
+        if not given.choices:
+            return catalogue.plain(language, "flow.skipped")
+        labels = (choice_label(catalogue, language, value, prompt) for value in given.choices)
+        return catalogue.list_separator(language).join(labels)
+    if given.choice == SKIP:
+        return catalogue.plain(language, "flow.skipped")
+    if given.choice is None:
+        return None
+    return choice_label(catalogue, language, given.choice, prompt)
+
+
+async def retire_prompt(update: Update, ctx: HiwarContext, answered: Answered) -> None:
+    """Take the buttons off the question left behind; show the answer if a button gave it.
+
+    The message is the one pressed, or else the one the engine remembers. A message too old
+    or already changed cannot be edited; that is harmless.
+    """
+    query = update.callback_query
+    chat = update.effective_chat
+    message_id = answered.message_id
+    if query is not None and query.message is not None:
+        message_id = query.message.message_id
+    if chat is None or message_id is None:
+        return
     catalogue, language = ctx.services.catalogue, ctx.language
+    answer = answer_label(catalogue, language, answered)
+    try:
+        if answer is not None and answered.prompt is not None:
+            question = Markup(render(ctx, answered.prompt.text))
+            text = catalogue.render(language, "flow.answered", question=question, answer=answer)
+            await ctx.bot.edit_message_text(
+                text, chat_id=chat.id, message_id=message_id, parse_mode=ParseMode.HTML
+            )
+        else:
+            await ctx.bot.edit_message_reply_markup(
+                chat_id=chat.id, message_id=message_id, reply_markup=None
+            )
+    except BadRequest as error:
+        logger.debug("question %s kept its buttons: %s", message_id, error)
+
+
+async def _remember(update: Update, ctx: HiwarContext, version: int, message: Message) -> None:
+    user = update.effective_user
+    if user is None:
+        return
+    async with ctx.services.database.unit_of_work() as uow:
+        await flows.remember_prompt_message(uow, user.id, version, message.message_id)
+        await uow.commit()
+
+
+async def show_flow_reply(update: Update, ctx: HiwarContext, reply: FlowReply) -> None:
+    """Retire the question left behind, show a notice (if any), then the current question
+    or the flow's ending."""
+    catalogue, language = ctx.services.catalogue, ctx.language
+    if reply.previous is not None:
+        await retire_prompt(update, ctx, reply.previous)
     if reply.notice is not None:
         await send_html(update, ctx, render(ctx, reply.notice))
     if reply.completion is not None:
@@ -188,4 +250,6 @@ async def show_flow_reply(update: Update, ctx: HiwarContext, reply: FlowReply) -
             return
         except BadRequest:
             pass  # too old to edit: send it afresh
-    await send_html(update, ctx, text, keyboard)
+    message = await send_html(update, ctx, text, keyboard)
+    if message is not None:
+        await _remember(update, ctx, reply.version, message)

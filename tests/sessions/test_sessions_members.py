@@ -254,5 +254,5 @@ async def test_the_card_says_how_many_of_the_seats_left_are_kept_for_women_or_yo
     second.command(f"/start s{session_id}")
     card = await second.reply()
     # Two seats are left and both are held: the man who is not young will wait for one.
-    two = "\u20682\u2069"  # numbers are isolated in Arabic text
+    two = "\u2068٢\u2069"  # numbers are isolated in Arabic text, in Arabic-Indic digits
     assert f"المقاعد المتبقية: {two} (منها {two} مخصصة للنساء أو الشباب)" in card.content
