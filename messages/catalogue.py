@@ -160,7 +160,7 @@ class Catalogue:
             form = "two" if value == 2 else Locale.parse(locale).plural_form(value)
             templates = self._templates[language]
             template = templates.get(f"{prefix}.{form}") or templates[f"{prefix}.other"]
-            return Markup(template.render(n=value).strip())
+            return Markup(template.render(n=value).strip())  # noqa: S704 - autoescaped
 
         def listing(values: Iterable[object]) -> Markup:
             """Phrases joined as the language joins a list; empty phrases are left out."""

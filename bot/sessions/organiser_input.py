@@ -176,6 +176,7 @@ class SessionDraft:
     reserved_women: int = 0
     reserved_youth: int = 0
     reminder_minutes: tuple[int, ...] = DEFAULT_REMINDER_MINUTES
+    venue_en: str | None = None
 
     def check(self, now: datetime) -> None:
         check_start(self.starts_at, now)

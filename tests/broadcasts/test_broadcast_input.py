@@ -72,7 +72,7 @@ async def test_bad_input_at_every_step_is_answered_and_nothing_is_lost(bot: BotH
     assert notice.content == text("ar", "broadcasts.invalid.not_an_id")
     organiser.send("#١٢")  # Arabic-Indic digits are read
     audience = await organiser.reply()
-    assert "12" in audience.content
+    assert "١٢" in audience.content
     organiser.press(audience, text=label("ar", "broadcasts.flow.filter_clear"))
     audience = await organiser.reply()
     assert label("ar", "broadcasts.audience.everyone") in audience.content

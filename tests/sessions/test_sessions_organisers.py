@@ -18,6 +18,7 @@ from tests.sessions.test_sessions_support import (
     BAGHDAD,
     add_member,
     add_session,
+    ask,
     idle,
     label,
     make_organiser,
@@ -298,12 +299,12 @@ async def test_newsession_refuses_over_long_text_and_stickers_and_cancel_keeps_n
     await organiser.reply()
     organiser.send("x" * 300)
     assert (await organiser.reply()).content == text("en", "sessions.invalid.too_long_text")
-    assert (await organiser.reply()).content == text("en", "sessions.new.ask_title_ar")
+    assert (await organiser.reply()).content == ask("en", "title_ar")
     organiser.send_sticker()
     assert (await organiser.reply()).content == text("en", "flow.unsupported_message")
-    assert (await organiser.reply()).content == text("en", "sessions.new.ask_title_ar")
+    assert (await organiser.reply()).content == ask("en", "title_ar")
     organiser.send("عنوان")
-    assert (await organiser.reply()).content == text("en", "sessions.new.ask_title_en")
+    assert (await organiser.reply()).content == ask("en", "title_en")
     organiser.command("/cancel")
     await organiser.reply()
     await idle(bot)
