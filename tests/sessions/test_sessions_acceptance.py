@@ -15,8 +15,8 @@ from storage.models import DialogueSession, OutboxMessage
 from tests.sessions.test_sessions_support import (
     BAGHDAD,
     add_member,
-    idle,
     ask,
+    idle,
     label,
     make_organiser,
     registrations,

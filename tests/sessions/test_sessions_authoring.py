@@ -45,7 +45,7 @@ async def test_an_arabic_only_session_with_a_bilingual_venue_and_an_edit_from_th
     assert description_en.content == ask("ar", "description_en")
     assert label("ar", "flow.skip") not in [b for b, _ in description_en.buttons()]
     organiser.press(description_en, data=description_en.buttons()[0][1].replace("~back", "~skip"))
-    notice, again = await organiser.replies(2)
+    notice, _again = await organiser.replies(2)
     assert notice.content == text("ar", "sessions.invalid.one_language")
     organiser.send("An open dialogue about water")
     governorates = await organiser.reply()
