@@ -220,7 +220,13 @@ async def current_prompt(
         await flow_store.clear_flow(uow.session, user_id)
         return None
     await _prepare(flow, uow, stored.data)
-    return FlowReply(stored.flow, stored.version, prompt=flow.prompt(stored.step, stored.data))
+    shown = stored.data.get(PROMPT_MESSAGE)
+    return FlowReply(
+        stored.flow,
+        stored.version,
+        prompt=flow.prompt(stored.step, stored.data),
+        previous=Answered(shown if isinstance(shown, int) else None),  # shown afresh below
+    )
 
 
 async def remember_prompt_message(

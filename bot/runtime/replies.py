@@ -174,31 +174,42 @@ def answer_label(catalogue: Catalogue, language: str, answered: Answered) -> str
 async def retire_prompt(update: Update, ctx: HiwarContext, answered: Answered) -> None:
     """Take the buttons off the question left behind; show the answer if a button gave it.
 
-    The message is the one pressed, or else the one the engine remembers. A message too old
-    or already changed cannot be edited; that is harmless.
+    The answer goes on the message pressed (or else the one the engine remembers); without
+    an answer, both lose their buttons. A message too old or already changed cannot be
+    edited; that is harmless.
     """
     query = update.callback_query
     chat = update.effective_chat
-    message_id = answered.message_id
-    if query is not None and query.message is not None:
-        message_id = query.message.message_id
-    if chat is None or message_id is None:
+    if chat is None:
         return
+    pressed = query.message.message_id if query is not None and query.message else None
     catalogue, language = ctx.services.catalogue, ctx.language
     answer = answer_label(catalogue, language, answered)
-    try:
-        if answer is not None and answered.prompt is not None:
-            question = Markup(render(ctx, answered.prompt.text))  # noqa: S704 - autoescaped
-            text = catalogue.render(language, "flow.answered", question=question, answer=answer)
+    if answer is not None and answered.prompt is not None:
+        target = pressed or answered.message_id
+        if target is None:
+            return
+        question = Markup(render(ctx, answered.prompt.text))  # noqa: S704 - autoescaped
+        text = catalogue.render(language, "flow.answered", question=question, answer=answer)
+        try:
             await ctx.bot.edit_message_text(
-                text, chat_id=chat.id, message_id=message_id, parse_mode=ParseMode.HTML
+                text, chat_id=chat.id, message_id=target, parse_mode=ParseMode.HTML
             )
-        else:
-            await ctx.bot.edit_message_reply_markup(
-                chat_id=chat.id, message_id=message_id, reply_markup=None
-            )
+        except BadRequest as error:
+            logger.debug("question %s kept its buttons: %s", target, error)
+        return
+    for target in dict.fromkeys(m for m in (pressed, answered.message_id) if m is not None):
+        await remove_buttons(ctx, chat.id, target)
+
+
+async def remove_buttons(ctx: HiwarContext, chat_id: int, message_id: int) -> None:
+    """Take the inline keyboard off one message (if it can still be edited)."""
+    try:
+        await ctx.bot.edit_message_reply_markup(
+            chat_id=chat_id, message_id=message_id, reply_markup=None
+        )
     except BadRequest as error:
-        logger.debug("question %s kept its buttons: %s", message_id, error)
+        logger.debug("message %s kept its buttons: %s", message_id, error)
 
 
 async def _remember(update: Update, ctx: HiwarContext, version: int, message: Message) -> None:
