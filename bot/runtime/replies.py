@@ -166,8 +166,8 @@ def answer_label(catalogue: Catalogue, language: str, answered: Answered) -> str
         return catalogue.list_separator(language).join(labels)
     if given.choice == SKIP:
         return catalogue.plain(language, "flow.skipped")
-    if given.choice is None:
-        return None
+    if given.choice is None or len(prompt.choices) == 1:
+        return None  # a single button ("Next") is not an answer worth repeating
     return choice_label(catalogue, language, given.choice, prompt)
 
 
