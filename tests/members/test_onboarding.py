@@ -232,3 +232,16 @@ async def test_member_commands_in_a_group_are_sent_to_a_private_chat(bot: BotHar
     await group.assert_no_reply()
     async with bot.db.unit_of_work() as uow:
         assert (await uow.session.scalars(select(Member))).all() == []
+
+
+async def test_settings_has_a_back_button_to_the_main_menu(bot: BotHarness) -> None:
+    member = bot.user(5030, "ar")
+    menu = await join(bot, member, "ar")
+    member.press(menu, text=label("ar", "onboarding.menu.settings"))
+    settings = await member.reply()
+    assert settings.content == text("ar", "onboarding.settings.title")
+    member.press(settings, text=label("ar", "onboarding.settings.back"))
+    again = await member.reply()
+    assert again.content == text("ar", "onboarding.menu.title")
+    assert label("ar", "onboarding.menu.settings") in [b for b, _ in again.buttons()]
+    await bot.idle()

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
+from bot.sessions.organiser_input import InvalidSessionInput, parse_end, parse_local_datetime
 from storage.models import DialogueSession
 from tests.sessions.test_sessions_support import (
     BAGHDAD,
@@ -103,3 +105,35 @@ async def test_an_arabic_only_session_with_a_bilingual_venue_and_an_edit_from_th
     card = await reader.reply()
     assert "City hall" in card.content and "قاعة المدينة" not in card.content
     await bot.idle()
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("10/12/2026 5:30 م", (2026, 12, 10, 17, 30)),
+        ("١٠/١٢/٢٠٢٦ ٥:٣٠ م", (2026, 12, 10, 17, 30)),
+        ("١٠\u200f/١٢\u200f/٢٠٢٦، ٥:٣٠ م", (2026, 12, 10, 17, 30)),  # as the bot prints it
+        ("2026-12-10 9:15 ص", (2026, 12, 10, 9, 15)),
+        ("10/12/2026 12:00 ص", (2026, 12, 10, 0, 0)),
+        ("10/12/2026 12:00 م", (2026, 12, 10, 12, 0)),
+        ("10/12/2026 5 مساءً", (2026, 12, 10, 17, 0)),
+        ("10/12/2026 5:30 PM", (2026, 12, 10, 17, 30)),
+        ("2026-12-10 17:30", (2026, 12, 10, 17, 30)),
+    ],
+)
+def test_times_are_read_as_iraqis_write_them(typed: str, expected: tuple[int, ...]) -> None:
+    moment = parse_local_datetime(typed, BAGHDAD)
+    assert (moment.year, moment.month, moment.day, moment.hour, moment.minute) == expected
+
+
+@pytest.mark.parametrize("typed", ["10/12/2026 5", "10/12/2026 17:00 ص", "10/12/2026 13:61"])
+def test_impossible_times_are_refused(typed: str) -> None:
+    with pytest.raises(InvalidSessionInput):
+        parse_local_datetime(typed, BAGHDAD)
+
+
+def test_an_end_time_alone_may_be_typed_with_arabic_am_pm() -> None:
+    start = parse_local_datetime("2026-12-10 17:00", BAGHDAD)
+    assert parse_end("٧:٣٠ م", start, BAGHDAD).hour == 19
+    with pytest.raises(InvalidSessionInput):
+        parse_end("٤:٠٠ م", start, BAGHDAD)  # before the start

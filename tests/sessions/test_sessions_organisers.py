@@ -122,6 +122,27 @@ async def test_bad_times_in_the_edit_flow_are_refused_and_nothing_changes(bot: B
         assert row is not None and row.version == 1
 
 
+async def test_no_to_cancelling_keeps_the_session_and_takes_the_question_away(
+    bot: BotHarness,
+) -> None:
+    now = bot.clock.now()
+    await add_session(bot.db, now, capacity=3, title=TITLE)
+    await make_organiser(bot.db, ORGANISER, now)
+    organiser = bot.user(ORGANISER, "ar")
+    organiser.command("/sessions_admin")
+    card = await organiser.reply()
+    organiser.press(card, text=label("ar", "sessions.admin.cancel"))
+    ask = await organiser.reply()
+    organiser.press(ask, text=label("ar", "sessions.admin.keep_session"))
+    assert (await organiser.reply()).content == text("ar", "sessions.admin.kept")
+    asked = bot.api.get_message(ask.chat_id, ask.message_id)
+    assert asked is not None and asked.buttons() == []
+    await idle(bot)
+    async with bot.db.unit_of_work() as uow:
+        statuses = list(await uow.session.scalars(select(DialogueSession.status)))
+    assert statuses == ["published"]
+
+
 async def test_cancelling_tells_everyone_and_is_audited(bot: BotHarness) -> None:
     now = bot.clock.now()
     session_id = await add_session(bot.db, now, capacity=1, title=TITLE)

@@ -106,5 +106,7 @@ async def test_a_note_and_a_typed_answer_lose_their_buttons_without_an_answer_li
     user.send("3")  # typed: the question the engine remembers loses its buttons
     await sara.expect("children")
     typed = bot.api.get_message(household.chat_id, household.message_id)
-    assert typed is not None and typed.buttons() == [] and "<b>Your answer:</b>" not in typed.content
+    assert (
+        typed is not None and typed.buttons() == [] and "<b>Your answer:</b>" not in typed.content
+    )
     await bot.idle()
