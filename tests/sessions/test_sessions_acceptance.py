@@ -218,7 +218,7 @@ async def test_an_organiser_publishes_in_arabic_and_the_session_runs_end_to_end(
     await members[3].assert_no_reply()  # registered but not checked in
     attendee.press(invite, text=label("ar", "sessions.feedback.start_button"))
     rating = await attendee.reply()
-    attendee.press(rating, text="5 ⭐")
+    attendee.press(rating, text="٥ ⭐")
     await attendee.reply()
     attendee.send("الاستماع إلى بعضنا")
     again = await attendee.reply()
