@@ -67,7 +67,7 @@ def case_messages(catalogue: Catalogue, language: str, case: CaseDetails) -> lis
         area=case.area or "",
         urgency_label=catalogue.plain(language, f"grievances.urgency.{case.urgency}"),
         status_label=catalogue.plain(language, f"grievances.status.{case.status}"),
-        flags_label=", ".join(
+        flags_label=catalogue.list_separator(language).join(
             catalogue.plain(language, f"grievances.risk.{flag}") for flag in case.risk_flags
         ),
         created_at=case.created_at,

@@ -54,8 +54,8 @@ def _cells(
     return [{"label": label(cell.key), "count": words.of(cell.count)} for cell in cells]
 
 
-def _hours(value: float | None) -> str:
-    return "-" if value is None else f"{value:.1f}"
+def _hours(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
 
 
 @staff_only(Role.MODERATOR, Role.ORGANISER)

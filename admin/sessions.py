@@ -24,7 +24,7 @@ from bot.engines.numbers import parse_integer
 from bot.engines.outbox import Button
 from bot.engines.roles import Role
 from bot.runtime.context import HiwarContext, Services
-from bot.runtime.replies import say, show_flow_reply
+from bot.runtime.replies import remove_buttons, say, show_flow_reply
 from bot.sessions import checkin as session_checkin
 from bot.sessions import exports, organising
 from bot.sessions.authoring import EDIT_FLOW, NEW_FLOW, EditSessionFlow, NewSessionFlow
@@ -185,7 +185,16 @@ async def ask_cancel(update: Update, ctx: HiwarContext, session_id: int, version
         await say(update, ctx, "sessions.admin.changed_meanwhile")
         return
     yes = Button(_label(ctx, "sessions.admin.confirm_cancel"), f"{PREFIX}y:{view.id}:{version}")
-    await say(update, ctx, "sessions.admin.ask_cancel", buttons=[[yes]], **_vars(ctx, view))
+    no = Button(_label(ctx, "sessions.admin.keep_session"), f"{PREFIX}n:{view.id}:{version}")
+    await say(update, ctx, "sessions.admin.ask_cancel", buttons=[[yes], [no]], **_vars(ctx, view))
+
+
+async def keep_session(update: Update, ctx: HiwarContext, session_id: int, version: int) -> None:
+    """The organiser said No to cancelling: the question goes, nothing changes."""
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        await remove_buttons(ctx, query.message.chat.id, query.message.message_id)
+    await say(update, ctx, "sessions.admin.kept")
 
 
 async def cancel(update: Update, ctx: HiwarContext, session_id: int, version: int) -> None:
@@ -355,6 +364,7 @@ async def on_button(update: Update, ctx: HiwarContext) -> None:
         "p": publish,
         "c": ask_cancel,
         "y": cancel,
+        "n": keep_session,
     }
     if action == "a":
         await send_attendees(update, ctx, session_id)

@@ -22,7 +22,7 @@ from bot.runtime.replies import say
 StartRoute = Callable[[Update, HiwarContext, int | None], Awaitable[None]]
 MenuAction = Callable[[Update, HiwarContext], Awaitable[None]]
 
-MENU_ITEMS = ("sessions", "surveys", "report", "my_reports", "settings")
+MENU_ITEMS = ("sessions", "surveys", "report", "my_reports", "settings", "main")
 
 _START_ROUTES: dict[str, StartRoute] = {}
 _MENU_ACTIONS: dict[str, MenuAction] = {}

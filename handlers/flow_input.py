@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
@@ -13,6 +15,22 @@ from bot.runtime.replies import CANCEL, FLOW_CALLBACK_PREFIX, say, show_flow_rep
 MAX_TEXT = 4096
 PRIVATE = filters.ChatType.PRIVATE
 MEDIA = filters.VOICE | filters.PHOTO | filters.AUDIO | filters.VIDEO | filters.Document.ALL
+Handler = Callable[[Update, HiwarContext], Awaitable[None]]
+# Flows whose cancel asks first (a survey: stop for now, or discard the answers), by name.
+_ASK_BEFORE_CANCEL: dict[str, Handler] = {}
+# What a newcomer's first text message does when no flow is in progress (onboarding).
+_NO_FLOW_TEXT: list[Callable[[Update, HiwarContext], Awaitable[bool]]] = []
+
+
+def ask_before_cancel(flow: str, ask: Handler) -> None:
+    """Let `flow` ask the member before it is cancelled (its handler decides what to offer)."""
+    _ASK_BEFORE_CANCEL[flow] = ask
+
+
+def on_text_without_flow(handler: Callable[[Update, HiwarContext], Awaitable[bool]]) -> None:
+    """Try `handler` on text sent with no flow in progress; True means it answered."""
+    if handler not in _NO_FLOW_TEXT:
+        _NO_FLOW_TEXT.append(handler)
 
 
 def media_of(update: Update) -> Media | None:
@@ -67,8 +85,12 @@ async def on_flow_button(update: Update, ctx: HiwarContext) -> None:
 async def on_text(update: Update, ctx: HiwarContext) -> None:
     message = update.effective_message
     assert message is not None and message.text is not None
-    if not await _feed(update, ctx, FlowInput(text=message.text[:MAX_TEXT]), None):
-        await say(update, ctx, "flow.no_flow_hint")
+    if await _feed(update, ctx, FlowInput(text=message.text[:MAX_TEXT]), None):
+        return
+    for handler in _NO_FLOW_TEXT:
+        if await handler(update, ctx):
+            return
+    await say(update, ctx, "flow.no_flow_hint")
 
 
 async def on_media(update: Update, ctx: HiwarContext) -> None:
@@ -109,6 +131,12 @@ async def on_unsupported(update: Update, ctx: HiwarContext) -> None:
 async def cancel(update: Update, ctx: HiwarContext) -> None:
     user = update.effective_user
     if user is None:
+        return
+    async with ctx.services.database.unit_of_work() as uow:
+        name = await flows.active_flow_name(uow, user.id)
+    ask = _ASK_BEFORE_CANCEL.get(name or "")
+    if ask is not None:
+        await ask(update, ctx)
         return
     async with ctx.unit_of_work() as uow:
         cancelled = await flows.cancel_flow(uow, user.id)

@@ -127,6 +127,7 @@ async def show_settings(update: Update, ctx: HiwarContext) -> None:
             [item("onboarding.settings.language", "settings:language")],
             [item("onboarding.settings.privacy", "settings:privacy")],
             [item("onboarding.settings.erase", "settings:erase")],
+            [item("onboarding.settings.back", "menu:main")],
         ],
     )
 

@@ -18,7 +18,7 @@ from bot.members.language import detect_text_language, language_from_telegram_co
 from bot.members.onboarding import StartPayload, parse_start_payload
 from bot.runtime.context import HiwarContext, current_scope
 from bot.runtime.replies import say, send_html
-from handlers import deep_links
+from handlers import deep_links, flow_input
 from handlers.command_menus import command_menu_of
 from handlers.prefilters import text_of
 
@@ -114,6 +114,19 @@ async def start(update: Update, ctx: HiwarContext) -> None:
         return
     await say(update, ctx, "onboarding.welcome_back")
     await show_main_menu(update, ctx)
+
+
+async def greet_newcomer(update: Update, ctx: HiwarContext) -> bool:
+    """A first "hello" (any text) from someone who has not consented starts onboarding."""
+    user = update.effective_user
+    if user is None:
+        return False
+    async with ctx.services.database.unit_of_work() as uow:
+        profile = await membership.member_profile(uow, user.id)
+    if profile is not None and profile.consented:
+        return False
+    await show_notice(update, ctx, resume=None, greet=True)
+    return True
 
 
 async def on_consent_button(update: Update, ctx: HiwarContext) -> None:
@@ -213,3 +226,5 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CommandHandler("privacy", privacy, filters=PRIVATE))
     application.add_handler(CallbackQueryHandler(on_consent_button, pattern=r"^consent:"))
     application.add_handler(CallbackQueryHandler(on_menu_button, pattern=r"^menu:"))
+    flow_input.on_text_without_flow(greet_newcomer)
+    deep_links.register_menu_action("main", show_main_menu)  # settings' Back button

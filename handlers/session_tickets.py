@@ -56,7 +56,10 @@ async def send_ticket_files(update: Update, ctx: HiwarContext, ticket: Ticket) -
         logger.info("ticket not delivered: the member has blocked the bot")
 
 
-async def show_ticket(update: Update, ctx: HiwarContext, ticket: Ticket) -> None:
+async def show_ticket(
+    update: Update, ctx: HiwarContext, ticket: Ticket, *, again: bool = False
+) -> None:
+    """The ticket; `again` when it is shown once more (not a new registration)."""
     key = "sessions.ticket.confirmed" if ticket.status == CONFIRMED else "sessions.ticket.waiting"
     buttons = [
         [
@@ -70,6 +73,7 @@ async def show_ticket(update: Update, ctx: HiwarContext, ticket: Ticket) -> None
         ctx,
         key,
         buttons=buttons,
+        again=again,
         code=ticket.code,
         position=ticket.position,
         **session_vars(ctx, ticket.session),
@@ -176,4 +180,4 @@ async def resend_ticket(update: Update, ctx: HiwarContext, registration_id: int)
     if ticket is None or ticket.status not in ("confirmed", "waiting"):
         await say(update, ctx, "sessions.errors.no_registration")
         return
-    await show_ticket(update, ctx, ticket)
+    await show_ticket(update, ctx, ticket, again=True)

@@ -117,7 +117,7 @@ async def show_session(update: Update, ctx: HiwarContext, view: SessionView) -> 
             if t.session.id == view.id
         ]
     if mine:
-        await show_ticket(update, ctx, mine[0])
+        await show_ticket(update, ctx, mine[0], again=True)
         return
     await say(
         update,
@@ -184,7 +184,7 @@ async def register_member(
         return
     except AlreadyRegistered as already:
         await say(update, ctx, "sessions.errors.already")
-        await show_ticket(update, ctx, already.ticket)
+        await show_ticket(update, ctx, already.ticket, again=True)
         return
     await show_ticket(update, ctx, ticket)
 

@@ -9,6 +9,16 @@ Example variables for tests live in `messages/variables/<feature>.toml`.
 In Arabic, every value substituted into a message is wrapped in Unicode first-strong
 isolates (U+2068 … U+2069), so references, names and numbers keep their own direction
 inside right-to-left text.
+
+One digit style per language: Arabic shows every number, date and time in Arabic-Indic
+digits (٠-٩), English in Latin digits. The `number`, `date`, `datetime` and `time` filters
+and whole numbers substituted as they are follow that rule; codes, references and commands
+(`GR-…`, `/feedback 12`, `<code>…</code>`) keep Latin digits because they are typed back.
+
+`counted` names a quantity with the noun agreeing with it (`{{ texts|counted("grievances.
+parts.text") }}` → "نصّان", "٣ نصوص", "١١ نصًّا"): the catalogue holds one key per CLDR plural
+form under that prefix (zero, one, two, few, many, other). `listing` joins phrases the
+language's way ("أ وب وج", "a, b and c").
 """
 
 from __future__ import annotations
@@ -16,12 +26,13 @@ from __future__ import annotations
 import functools
 import html
 import tomllib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_decimal
 from jinja2 import Environment, StrictUndefined, Template
@@ -32,6 +43,9 @@ LANGUAGES = ("ar", "en")
 FIRST_STRONG_ISOLATE = "\u2068"
 POP_DIRECTIONAL_ISOLATE = "\u2069"
 _BABEL_LOCALES = {"ar": "ar_IQ", "en": "en_GB"}
+_LIST_SEPARATORS = {"ar": "، ", "en": ", "}
+ARABIC_INDIC_DIGITS = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
+PLURAL_FORMS = ("zero", "one", "two", "few", "many", "other")
 
 
 class MissingMessage(KeyError):
@@ -41,6 +55,11 @@ class MissingMessage(KeyError):
 def isolate(value: str) -> str:
     """Wrap `value` so its direction does not leak into the surrounding text."""
     return f"{FIRST_STRONG_ISOLATE}{value}{POP_DIRECTIONAL_ISOLATE}"
+
+
+def arabic_digits(text: str) -> str:
+    """Latin digits as Arabic-Indic digits ("5:30 م" → "٥:٣٠ م")."""
+    return text.translate(ARABIC_INDIC_DIGITS)
 
 
 def _flatten(table: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, str]]:
@@ -108,26 +127,49 @@ class Catalogue:
         timezone = self.timezone
         wrap = language == "ar"
 
+        def digits(text: str) -> str:
+            return arabic_digits(text) if wrap else text
+
         def finalize(value: Any) -> Any:
             if not wrap or isinstance(value, Markup) or value is None:
                 return value
             if isinstance(value, str) and not value:
                 return value
+            if isinstance(value, int) and not isinstance(value, bool):
+                value = digits(str(value))
             return isolate(str(value))
 
         def as_datetime(value: datetime, style: str = "medium") -> str:
-            return format_datetime(value.astimezone(timezone), style, locale=locale)
+            return digits(format_datetime(value.astimezone(timezone), style, locale=locale))
 
         def as_date(value: date | datetime, style: str = "full") -> str:
             if isinstance(value, datetime):
                 value = value.astimezone(timezone).date()
-            return format_date(value, style, locale=locale)
+            return digits(format_date(value, style, locale=locale))
 
         def as_time(value: datetime, style: str = "short") -> str:
-            return format_time(value.astimezone(timezone), style, locale=locale)
+            return digits(format_time(value.astimezone(timezone), style, locale=locale))
 
         def as_number(value: float | int) -> str:
+            if wrap:
+                return arabic_digits(format_decimal(value, locale=locale, numbering_system="arab"))
             return format_decimal(value, locale=locale)
+
+        def counted(value: int, prefix: str) -> Markup:
+            """`value` with its noun in the agreeing plural form (keys `<prefix>.<form>`)."""
+            form = "two" if value == 2 else Locale.parse(locale).plural_form(value)
+            templates = self._templates[language]
+            template = templates.get(f"{prefix}.{form}") or templates[f"{prefix}.other"]
+            return Markup(template.render(n=value).strip())  # noqa: S704 - autoescaped
+
+        def listing(values: Iterable[object]) -> Markup:
+            """Phrases joined as the language joins a list; empty phrases are left out."""
+            items = [Markup.escape(value) for value in values if value]
+            if wrap:
+                return Markup(" و").join(items)
+            if len(items) <= 2:
+                return Markup(" and ").join(items)
+            return Markup(", ").join(items[:-1]) + Markup(" and ") + items[-1]
 
         def as_attribute(value: object) -> Markup:
             """For values inside an HTML attribute (a link): escaped, never direction-wrapped."""
@@ -146,7 +188,17 @@ class Catalogue:
         environment.filters["time"] = as_time
         environment.filters["number"] = as_number
         environment.filters["attr"] = as_attribute
+        environment.filters["counted"] = counted
+        environment.filters["listing"] = listing
         return environment
+
+    def list_separator(self, language: str) -> str:
+        """What separates items of a list inside a sentence: "، " in Arabic, ", " in English."""
+        return _LIST_SEPARATORS.get(language, ", ")
+
+    def digits(self, language: str, text: str) -> str:
+        """Digits of `text` in the language's style (for numbers a service formats itself)."""
+        return arabic_digits(text) if language == "ar" else text
 
     def keys(self, language: str) -> set[str]:
         return set(self._templates[language])

@@ -73,6 +73,19 @@ async def save_flow(
     return StoredFlow(user_id, flow, step, dict(data), 1)
 
 
+async def replace_data(
+    session: AsyncSession, user_id: int, version: int, data: dict[str, Any]
+) -> bool:
+    """Rewrite the answers of the flow at `version` without moving it (no version bump)."""
+    result = await session.execute(
+        update(FlowState)
+        .where(FlowState.user_id == user_id, FlowState.version == version)
+        .values(data=data)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
 async def clear_flow(session: AsyncSession, user_id: int) -> bool:
     result = await session.execute(delete(FlowState).where(FlowState.user_id == user_id))
     return bool(getattr(result, "rowcount", 0))

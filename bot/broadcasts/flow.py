@@ -77,7 +77,7 @@ def describe_filters(catalogue: Catalogue, language: str, description: AudienceD
 
     lines = []
     if description.governorates:
-        names = ", ".join(
+        names = catalogue.list_separator(language).join(
             catalogue.plain(language, governorate_key(g)) for g in description.governorates
         )
         lines.append(line("governorates", names=names))

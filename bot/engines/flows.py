@@ -8,6 +8,11 @@ earlier question is recognised as stale and changes nothing.
 
 Controls understood by every flow: `back` (previous question), `skip` (optional question),
 `done` (finish a multi-select or a multi-message answer).
+
+No dead keyboards: the engine remembers which Telegram message showed the current question
+(`PROMPT_MESSAGE` in the answers), and every reply says which question it leaves behind
+(`FlowReply.previous`), so the handler can take that question's buttons away and, for an
+answer given with a button, write the answer under it.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from storage.database import UnitOfWork
 
 HISTORY = "_history"
 SELECTED = "_selected"
+PROMPT_MESSAGE = "_prompt_message"
 CONTROL_PREFIX = "~"
 BACK = "~back"
 SKIP = "~skip"
@@ -144,6 +150,19 @@ class FlowRegistry:
 
 
 @dataclass(frozen=True)
+class Answered:
+    """The question a reply leaves behind: its message loses its buttons.
+
+    `prompt` and `given` are set when it was answered with a button (or skipped), so its
+    message can show the answer; `message_id` is where it was shown, when the engine knows.
+    """
+
+    message_id: int | None = None
+    prompt: Prompt | None = None
+    given: FlowInput | None = None
+
+
+@dataclass(frozen=True)
 class FlowReply:
     """What the handler shows: an optional notice, then the current question or the end."""
 
@@ -153,6 +172,7 @@ class FlowReply:
     notice: Text | None = None
     completion: Completion | None = None
     refresh_in_place: bool = False
+    previous: Answered | None = None
 
 
 class UnknownFlow(Exception):
@@ -212,7 +232,28 @@ async def current_prompt(
         await flow_store.clear_flow(uow.session, user_id)
         return None
     await _prepare(flow, uow, stored.data)
-    return FlowReply(stored.flow, stored.version, prompt=flow.prompt(stored.step, stored.data))
+    shown = stored.data.get(PROMPT_MESSAGE)
+    return FlowReply(
+        stored.flow,
+        stored.version,
+        prompt=flow.prompt(stored.step, stored.data),
+        previous=Answered(shown if isinstance(shown, int) else None),  # shown afresh below
+    )
+
+
+async def remember_prompt_message(
+    uow: UnitOfWork, user_id: int, version: int, message_id: int
+) -> None:
+    """Note which message shows the question of `version`, so its buttons can be removed."""
+    stored = await flow_store.load_flow(uow.session, user_id)
+    if stored is None or stored.version != version:
+        return  # the member has moved on meanwhile
+    data = {**stored.data, PROMPT_MESSAGE: message_id}
+    await flow_store.replace_data(uow.session, user_id, version, data)
+
+
+def _by_button(given: FlowInput) -> bool:
+    return given.choice is not None and given.choice not in (BACK, DONE)
 
 
 async def cancel_flow(uow: UnitOfWork, user_id: int) -> str | None:
@@ -248,23 +289,34 @@ async def handle_input(
     step = stored.step
     await _prepare(flow, uow, data)
     prompt = flow.prompt(step, data)
+    shown = data.get(PROMPT_MESSAGE)
+    left_behind = Answered(shown if isinstance(shown, int) else None)
 
-    stale = FlowReply(stored.flow, stored.version, prompt=prompt, notice=Text("flow.stale_button"))
     if version is not None and version != stored.version:
-        return stale
+        return FlowReply(
+            stored.flow,
+            stored.version,
+            prompt=prompt,
+            notice=Text("flow.stale_button"),
+            previous=Answered(),  # the pressed message only: it belongs to an older question
+        )
     if given.choice is not None and given.choice not in offered_values(prompt):
         # Only a value this question offered, in this version, is an answer: anything else
         # (a forged "~text", a control the question does not show) changes nothing.
-        return stale
+        return FlowReply(
+            stored.flow, stored.version, prompt=prompt, notice=Text("flow.stale_button")
+        )
 
     if given.choice == BACK:
         history: list[str] = list(data.get(HISTORY, []))
         if not history:
-            return FlowReply(stored.flow, stored.version, prompt=prompt)
+            return FlowReply(stored.flow, stored.version, prompt=prompt, previous=left_behind)
         previous = history.pop()
         data[HISTORY] = history
         saved = await flow_store.save_flow(uow.session, user_id, stored.flow, previous, data, now)
-        return FlowReply(stored.flow, saved.version, prompt=flow.prompt(previous, data))
+        return FlowReply(
+            stored.flow, saved.version, prompt=flow.prompt(previous, data), previous=left_behind
+        )
 
     passes_through = (  # a flow's own control on a multi-select (e.g. turning a page)
         given.choice is not None
@@ -279,7 +331,11 @@ async def handle_input(
             valid = {choice.value for choice in prompt.choices}
             if given.choice not in valid:
                 return FlowReply(
-                    stored.flow, stored.version, prompt=prompt, notice=Text("flow.use_buttons")
+                    stored.flow,
+                    stored.version,
+                    prompt=prompt,
+                    notice=Text("flow.use_buttons"),
+                    previous=left_behind,
                 )
             selections: dict[str, list[str]] = dict(data.get(SELECTED, {}))
             current = list(selections.get(step, []))
@@ -304,19 +360,30 @@ async def handle_input(
     )
     if unknown_button:
         return FlowReply(
-            stored.flow, stored.version, prompt=prompt, notice=Text("flow.use_buttons")
+            stored.flow,
+            stored.version,
+            prompt=prompt,
+            notice=Text("flow.use_buttons"),
+            previous=left_behind,
         )
 
     result = flow.accept(step, data, given)
     if isinstance(result, Invalid):
-        return FlowReply(stored.flow, stored.version, prompt=prompt, notice=result.notice)
+        return FlowReply(
+            stored.flow, stored.version, prompt=prompt, notice=result.notice, previous=left_behind
+        )
+    answered = left_behind
+    if _by_button(given) or given.choices is not None:
+        answered = Answered(left_behind.message_id, prompt, given)
     if isinstance(result, Finished):
         completion = await flow.finish(uow, user_id, result.data, now)
         await flow_store.clear_flow(uow.session, user_id)
-        return FlowReply(stored.flow, stored.version + 1, completion=completion)
+        return FlowReply(stored.flow, stored.version + 1, completion=completion, previous=answered)
     new_data = dict(result.data)
     if result.step != step:
         new_data[HISTORY] = [*list(data.get(HISTORY, [])), step]
+    else:
+        answered = left_behind  # the same question again: only its old buttons go
     saved = await flow_store.save_flow(
         uow.session, user_id, stored.flow, result.step, new_data, now
     )
@@ -325,4 +392,5 @@ async def handle_input(
         saved.version,
         prompt=flow.prompt(result.step, new_data),
         notice=result.notice,
+        previous=answered,
     )

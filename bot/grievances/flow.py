@@ -131,7 +131,6 @@ class ReportFlow:
             return Prompt(
                 Text("grievances.ask.category"),
                 choices=tuple(Choice(c.code, labels=c.labels) for c in categories()),
-                columns=2,
             )
         if step == "governorate":
             return Prompt(

@@ -35,7 +35,7 @@ from bot.engines.outbox import (
 )
 from bot.engines.roles import Role, users_with_role
 from bot.engines.tasks import schedule_task
-from bot.grievances.cases import reporter_of
+from bot.grievances.cases import FINAL_STATUSES, reporter_of
 from bot.grievances.directory import category
 from bot.members.records import stored_language
 from bot.moderation.cards import action_buttons, state_block
@@ -106,7 +106,7 @@ def card_text(
         "grievances.card.full",
         **common,
         governorate_label=_label(catalogue, language, f"governorate.{grievance.governorate}"),
-        flags_label=", ".join(
+        flags_label=catalogue.list_separator(language).join(
             _label(catalogue, language, f"grievances.risk.{flag}") for flag in grievance.risk_flags
         ),
         voices=kinds.count("voice"),
@@ -366,8 +366,12 @@ async def notify_member(
     catalogue: Catalogue,
     cipher: FieldCipher,
     default_language: str,
+    appeal_days: int = 30,
 ) -> bool:
-    """Queue the member's notification of a staff reply or status change, in their language."""
+    """Queue the member's notification of a staff reply or status change, in their language.
+
+    A report that reaches a final status (resolved, closed, rejected) is told the reason and
+    how long it may be appealed with /appeal."""
     entry = await uow.session.get(GrievanceEntry, entry_id)
     if entry is None:
         return False
@@ -385,16 +389,17 @@ async def notify_member(
             language, "grievances.notify.reply", reference=grievance.reference, text=text
         )
     else:
+        status = str(entry.details.get("to", grievance.status))
         rendered = catalogue.render(
             language,
-            "grievances.notify.status",
+            "grievances.notify.finished"
+            if status in FINAL_STATUSES
+            else "grievances.notify.status",
             reference=grievance.reference,
-            status_label=_label(
-                catalogue,
-                language,
-                f"grievances.status.{entry.details.get('to', grievance.status)}",
-            ),
+            status=status,
+            status_label=_label(catalogue, language, f"grievances.status.{status}"),
             reason=text,
+            appeal_days=appeal_days,
         )
     payload: dict[str, Any] = {"text": rendered, "parse_mode": "HTML"}
     if entry.kind == "reply" and entry.actor_id is not None:

@@ -65,6 +65,7 @@ def register_grievance_tasks(registry: TaskRegistry, desk: Callable[[], Grievanc
             catalogue=current.catalogue,
             cipher=current.cipher,
             default_language=current.default_language,
+            appeal_days=current.policy.appeal_period.days,
         )
 
     async def retention(uow: UnitOfWork, payload: dict[str, Any], now: datetime) -> None:

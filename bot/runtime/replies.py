@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from markupsafe import Markup
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -15,7 +16,8 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 
-from bot.engines.flows import BACK, DONE, SKIP, FlowReply, Prompt, Text
+from bot.engines import flows
+from bot.engines.flows import BACK, DONE, SKIP, Answered, FlowReply, Prompt, Text
 from bot.engines.outbox import Button
 from bot.runtime.context import HiwarContext, current_scope
 from messages import Catalogue
@@ -152,9 +154,79 @@ async def say(
     return await send_html(update, ctx, text, markup(buttons))
 
 
-async def show_flow_reply(update: Update, ctx: HiwarContext, reply: FlowReply) -> None:
-    """Show a notice (if any), then the current question or the flow's ending."""
+def answer_label(catalogue: Catalogue, language: str, answered: Answered) -> str | None:
+    """What the member chose for the question left behind; None for typed answers."""
+    given, prompt = answered.given, answered.prompt
+    if given is None or prompt is None:
+        return None
+    if given.choices is not None:
+        if not given.choices:
+            return catalogue.plain(language, "flow.skipped")
+        labels = (choice_label(catalogue, language, value, prompt) for value in given.choices)
+        return catalogue.list_separator(language).join(labels)
+    if given.choice == SKIP:
+        return catalogue.plain(language, "flow.skipped")
+    if given.choice is None or len(prompt.choices) == 1:
+        return None  # a single button ("Next") is not an answer worth repeating
+    return choice_label(catalogue, language, given.choice, prompt)
+
+
+async def retire_prompt(update: Update, ctx: HiwarContext, answered: Answered) -> None:
+    """Take the buttons off the question left behind; show the answer if a button gave it.
+
+    The answer goes on the message pressed (or else the one the engine remembers); without
+    an answer, both lose their buttons. A message too old or already changed cannot be
+    edited; that is harmless.
+    """
+    query = update.callback_query
+    chat = update.effective_chat
+    if chat is None:
+        return
+    pressed = query.message.message_id if query is not None and query.message else None
     catalogue, language = ctx.services.catalogue, ctx.language
+    answer = answer_label(catalogue, language, answered)
+    if answer is not None and answered.prompt is not None:
+        target = pressed or answered.message_id
+        if target is None:
+            return
+        question = Markup(render(ctx, answered.prompt.text))  # noqa: S704 - autoescaped
+        text = catalogue.render(language, "flow.answered", question=question, answer=answer)
+        try:
+            await ctx.bot.edit_message_text(
+                text, chat_id=chat.id, message_id=target, parse_mode=ParseMode.HTML
+            )
+        except BadRequest as error:
+            logger.debug("question %s kept its buttons: %s", target, error)
+        return
+    for target in dict.fromkeys(m for m in (pressed, answered.message_id) if m is not None):
+        await remove_buttons(ctx, chat.id, target)
+
+
+async def remove_buttons(ctx: HiwarContext, chat_id: int, message_id: int) -> None:
+    """Take the inline keyboard off one message (if it can still be edited)."""
+    try:
+        await ctx.bot.edit_message_reply_markup(
+            chat_id=chat_id, message_id=message_id, reply_markup=None
+        )
+    except BadRequest as error:
+        logger.debug("message %s kept its buttons: %s", message_id, error)
+
+
+async def _remember(update: Update, ctx: HiwarContext, version: int, message: Message) -> None:
+    user = update.effective_user
+    if user is None:
+        return
+    async with ctx.services.database.unit_of_work() as uow:
+        await flows.remember_prompt_message(uow, user.id, version, message.message_id)
+        await uow.commit()
+
+
+async def show_flow_reply(update: Update, ctx: HiwarContext, reply: FlowReply) -> None:
+    """Retire the question left behind, show a notice (if any), then the current question
+    or the flow's ending."""
+    catalogue, language = ctx.services.catalogue, ctx.language
+    if reply.previous is not None:
+        await retire_prompt(update, ctx, reply.previous)
     if reply.notice is not None:
         await send_html(update, ctx, render(ctx, reply.notice))
     if reply.completion is not None:
@@ -188,4 +260,6 @@ async def show_flow_reply(update: Update, ctx: HiwarContext, reply: FlowReply) -
             return
         except BadRequest:
             pass  # too old to edit: send it afresh
-    await send_html(update, ctx, text, keyboard)
+    message = await send_html(update, ctx, text, keyboard)
+    if message is not None:
+        await _remember(update, ctx, reply.version, message)

@@ -1,6 +1,10 @@
 """The organisers' conversations on the flow engine: /newsession walks every field with
 validation and a preview before publishing; the edit flow changes time or place.
 
+Titles, descriptions and the venue are asked in Arabic and in English; either language may be
+skipped (not both), and readers of the skipped language read the other. From the preview,
+"edit a field" walks just that field's questions and comes back to the preview.
+
 Both flows check the organiser role again when they finish, so a role revoked half-way
 stops the change.
 """
@@ -54,6 +58,7 @@ TEXT_LIMITS = {
     "description_ar": MAX_DESCRIPTION,
     "description_en": MAX_DESCRIPTION,
     "venue": MAX_VENUE,
+    "venue_en": MAX_VENUE,
 }
 NEW_STEPS = (
     "title_ar",
@@ -62,6 +67,7 @@ NEW_STEPS = (
     "description_en",
     "governorate",
     "venue",
+    "venue_en",
     "starts_at",
     "ends_at",
     "capacity",
@@ -71,6 +77,28 @@ NEW_STEPS = (
     "preview",
 )
 OPTIONAL = frozenset({"reserved_women", "reserved_youth", "reminders"})
+# Each text in one language may be skipped if its other language is (or will be) given.
+OTHER_LANGUAGE = {
+    "title_ar": "title_en",
+    "title_en": "title_ar",
+    "description_ar": "description_en",
+    "description_en": "description_ar",
+    "venue": "venue_en",
+    "venue_en": "venue",
+}
+FIRST_LANGUAGE = frozenset({"title_ar", "description_ar", "venue"})
+# The fields "edit a field" offers from the preview, and the questions each one walks.
+FIELDS: dict[str, tuple[str, ...]] = {
+    "title": ("title_ar", "title_en"),
+    "description": ("description_ar", "description_en"),
+    "governorate": ("governorate",),
+    "venue": ("venue", "venue_en"),
+    "time": ("starts_at", "ends_at"),
+    "seats": ("capacity", "reserved_women", "reserved_youth"),
+    "reminders": ("reminders",),
+}
+EDITING = "_editing"
+QUESTIONS = len(NEW_STEPS) - 1
 
 
 def invalid(error: InvalidSessionInput) -> Invalid:
@@ -81,14 +109,20 @@ def _moment(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
+def _either(data: dict[str, Any], step: str) -> str:
+    """The text of `step`, or its other language's when `step` was skipped."""
+    return str(data.get(step) or data.get(OTHER_LANGUAGE[step]) or "")
+
+
 def draft_of(data: dict[str, Any]) -> SessionDraft:
     return SessionDraft(
-        title_ar=data["title_ar"],
-        title_en=data["title_en"],
-        description_ar=data["description_ar"],
-        description_en=data["description_en"],
+        title_ar=_either(data, "title_ar"),
+        title_en=_either(data, "title_en"),
+        description_ar=_either(data, "description_ar"),
+        description_en=_either(data, "description_en"),
         governorate=data["governorate"],
-        venue=data["venue"],
+        venue=_either(data, "venue"),
+        venue_en=data.get("venue_en") if data.get("venue") else None,
         starts_at=_moment(data["starts_at"]),
         ends_at=_moment(data["ends_at"]),
         capacity=int(data["capacity"]),
@@ -106,15 +140,18 @@ def preview_variables(data: dict[str, Any], catalogue: Catalogue) -> dict[str, A
         "title_en": draft.title_en,
         "description_ar": draft.description_ar,
         "description_en": draft.description_en,
+        "skipped_ar": not data.get("title_ar") or not data.get("description_ar"),
+        "skipped_en": not data.get("title_en") or not data.get("description_en"),
         "governorate_ar": catalogue.plain("ar", key),
         "governorate_en": catalogue.plain("en", key),
         "venue": draft.venue,
+        "venue_en": draft.venue_en or "",
         "starts_at": draft.starts_at,
         "ends_at": draft.ends_at,
         "capacity": draft.capacity,
         "reserved_women": draft.reserved_women,
         "reserved_youth": draft.reserved_youth,
-        "reminders": ", ".join(str(m // 60) for m in draft.reminder_minutes) or "-",
+        "reminders": [m // 60 for m in draft.reminder_minutes],
     }
 
 
@@ -134,10 +171,17 @@ class NewSessionFlow:
         return NEW_STEPS[0]
 
     def prompt(self, step: str, data: dict[str, Any]) -> Prompt:
-        back = step != NEW_STEPS[0]
+        back = step != NEW_STEPS[0] or EDITING in data
+        if step == "edit_field":
+            return Prompt(
+                Text("sessions.new.ask_field"),
+                choices=tuple(Choice(f, label_key=f"sessions.new.field.{f}") for f in FIELDS),
+                columns=2,
+                can_go_back=True,
+            )
         if step == "governorate":
             return Prompt(
-                Text("sessions.new.ask_governorate"),
+                Text("sessions.new.ask_governorate", self._position(step)),
                 choices=tuple(Choice(g, label_key=governorate_key(g)) for g in GOVERNORATES),
                 columns=2,
                 can_go_back=True,
@@ -148,17 +192,38 @@ class NewSessionFlow:
                 choices=(
                     Choice("publish", label_key="sessions.new.publish"),
                     Choice("draft", label_key="sessions.new.save_draft"),
+                    Choice("edit", label_key="sessions.new.edit_field"),
                 ),
                 columns=2,
                 can_go_back=True,
             )
+        skippable = (
+            step in OPTIONAL
+            or step in FIRST_LANGUAGE
+            or bool(data.get(OTHER_LANGUAGE.get(step, "")))
+        )
         return Prompt(
-            Text(f"sessions.new.ask_{step}"), can_go_back=back, can_skip=step in OPTIONAL
+            Text(f"sessions.new.ask_{step}", self._position(step)),
+            can_go_back=back,
+            can_skip=skippable,
         )
 
+    @staticmethod
+    def _position(step: str) -> dict[str, int]:
+        return {"step": NEW_STEPS.index(step) + 1, "total": QUESTIONS}
+
+    @staticmethod
+    def _following(step: str, data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        """The next question, or back to the preview at the end of a field being edited."""
+        editing = data.get(EDITING)
+        if isinstance(editing, str) and FIELDS.get(editing, ("",))[-1] == step:
+            return "preview", {k: v for k, v in data.items() if k != EDITING}
+        return NEW_STEPS[NEW_STEPS.index(step) + 1], data
+
     def accept(self, step: str, data: dict[str, Any], given: FlowInput) -> StepResult:
-        following = NEW_STEPS[NEW_STEPS.index(step) + 1] if step != "preview" else "preview"
         if step == "preview":
+            if given.choice == "edit":
+                return Next("edit_field", data)
             try:
                 check_start(_moment(data["starts_at"]), self.now())
             except InvalidSessionInput as error:
@@ -166,6 +231,11 @@ class NewSessionFlow:
             if given.choice not in ("publish", "draft"):
                 return Invalid(Text("flow.use_buttons"))
             return Finished({**data, "publish": given.choice == "publish"})
+        if step == "edit_field":
+            if given.choice not in FIELDS:
+                return Invalid(Text("flow.use_buttons"))
+            return Next(FIELDS[given.choice][0], {**data, EDITING: given.choice})
+        following, data = self._following(step, data)
         if step == "governorate":
             if given.choice not in GOVERNORATES:
                 return Invalid(Text("flow.use_buttons"))
@@ -175,6 +245,10 @@ class NewSessionFlow:
         if given.choice == SKIP and step in OPTIONAL:
             default: Any = list(DEFAULT_REMINDER_MINUTES) if step == "reminders" else 0
             return Next(following, {**data, step: default})
+        if given.choice == SKIP and step in OTHER_LANGUAGE:
+            if step not in FIRST_LANGUAGE and not data.get(OTHER_LANGUAGE[step]):
+                return Invalid(Text("sessions.invalid.one_language"))
+            return Next(following, {**data, step: None})
         text = given.text or ""
         try:
             value: Any

@@ -27,6 +27,7 @@ from bot.engines.flows import (
 )
 from bot.engines.numbers import parse_integer
 from bot.sessions.lifecycle import CONFIRMED, get_session
+from messages.catalogue import arabic_digits
 from storage.database import UnitOfWork
 from storage.models import SessionFeedback, SessionRegistration
 
@@ -54,7 +55,8 @@ class FeedbackFlow:
             return Prompt(
                 Text("sessions.feedback.q_rating", {"title": data["title"]}),
                 choices=tuple(
-                    Choice(n, labels={"ar": f"{n} ⭐", "en": f"{n} ⭐"}) for n in _STARS
+                    Choice(n, labels={"ar": f"{arabic_digits(n)} ⭐", "en": f"{n} ⭐"})
+                    for n in _STARS
                 ),
                 columns=5,
             )

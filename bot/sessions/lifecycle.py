@@ -72,6 +72,7 @@ class SessionView:
     waiting: int
     confirmed_women: int = 0
     confirmed_youth: int = 0
+    venue_en: str | None = None
 
     @property
     def seats_left(self) -> int:
@@ -91,6 +92,10 @@ class SessionView:
     def description(self, language: str) -> str:
         return self.description_ar if language == "ar" else self.description_en
 
+    def venue_in(self, language: str) -> str:
+        """The venue as readers of `language` read it (the one venue if only one was given)."""
+        return self.venue_en if language == "en" and self.venue_en else self.venue
+
 
 def session_variables(view: SessionView, language: str, catalogue: Catalogue) -> dict[str, Any]:
     """The variables every session message takes, in `language`."""
@@ -100,7 +105,7 @@ def session_variables(view: SessionView, language: str, catalogue: Catalogue) ->
         "description": view.description(language),
         "starts_at": view.starts_at,
         "ends_at": view.ends_at,
-        "venue": view.venue,
+        "venue": view.venue_in(language),
         "governorate": catalogue.plain(language, governorate_key(view.governorate)),
         "seats_left": view.seats_left,
         "held_seats": view.held_seats,
@@ -154,6 +159,7 @@ def view_from_row(
         description_en=row.description_en,
         governorate=row.governorate,
         venue=row.venue,
+        venue_en=row.venue_en,
         starts_at=row.starts_at,
         ends_at=row.ends_at,
         capacity=row.capacity,

@@ -2,7 +2,9 @@
 
 Shared by the /newsession flow, the edit flow and the command-line import, so the same input
 is accepted (and refused with the same reason) everywhere. Iraqi organisers write digits as
-Latin or Arabic-Indic, dates as `2026-12-05 17:00` or `5/12/2026 17:00` (day first).
+Latin or Arabic-Indic, dates as `2026-12-05 17:00` or `5/12/2026 17:00` (day first), and
+times on the 24-hour clock or as the bot itself prints them in Arabic: `٥:٣٠ م` (ص = morning,
+م = evening), also `5:30 pm`.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ MAX_VENUE = 300
 DEFAULT_REMINDER_MINUTES: tuple[int, ...] = (24 * 60, 2 * 60)
 MAX_REMINDER_HOURS = 24 * 14
 
-_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})[ T]+(\d{1,2})[:.](\d{2})")
-_DAY_FIRST = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})[ T]+(\d{1,2})[:.](\d{2})")
-_TIME_ONLY = re.compile(r"(\d{1,2})[:.](\d{2})")
+_CLOCK = r"(\d{1,2})(?:[:.](\d{2}))?\s*(ص|م|صباحا|مساء|am|pm|a\.m\.|p\.m\.)?"
+_ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})[ T,]+" + _CLOCK, re.IGNORECASE)
+_DAY_FIRST = re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})[ T,]+" + _CLOCK, re.IGNORECASE)
+_TIME_ONLY = re.compile(_CLOCK, re.IGNORECASE)
+_MORNING = frozenset({"ص", "صباحا", "am", "a.m."})
 
 
 class InvalidSessionInput(ValueError):
@@ -36,21 +40,42 @@ class InvalidSessionInput(ValueError):
 
 
 def _clean(text: str) -> str:
-    # Arabic organisers may type "٥/١٢/٢٠٢٦ ١٧:٠٠" or use the Arabic comma.
-    return normalise_digits(text).replace("،", ",").replace("؛", ";").strip()
+    # Arabic organisers may type "٥/١٢/٢٠٢٦ ١٧:٠٠" or use the Arabic comma; tanween and the
+    # tatweel of "مساءً" are dropped so "مساءً" and "مساء" read the same.
+    cleaned = normalise_digits(text).replace("،", ",").replace("؛", ";")
+    cleaned = cleaned.replace("\u064b", "").replace("\u0640", "")
+    return " ".join(cleaned.split())
+
+
+def _clock(hour_text: str, minute_text: str | None, half: str | None) -> tuple[int, int]:
+    """Hour and minute on the 24-hour clock; `half` is ص/م (am/pm) or None."""
+    hour, minute = int(hour_text), int(minute_text or 0)
+    if half is None:
+        if minute_text is None:
+            raise InvalidSessionInput("bad_datetime")  # a bare "5" is not a time
+    elif hour > 12 or hour == 0:
+        if half.lower() in _MORNING or hour == 0:
+            raise InvalidSessionInput("bad_datetime")
+    else:
+        morning = half.lower() in _MORNING
+        hour = hour % 12 if morning else hour % 12 + 12
+    if hour > 23 or minute > 59:
+        raise InvalidSessionInput("bad_datetime")
+    return hour, minute
 
 
 def parse_local_datetime(text: str, timezone: ZoneInfo) -> datetime:
-    """`2026-12-05 17:00` or `5/12/2026 17:00` in `timezone` → an aware datetime."""
+    """`2026-12-05 17:00`, `5/12/2026 17:00` or `٥/١٢/٢٠٢٦ ٥:٠٠ م` in `timezone` → aware."""
     cleaned = _clean(text)
     match = _ISO.fullmatch(cleaned)
     if match:
-        year, month, day, hour, minute = (int(part) for part in match.groups())
+        year, month, day = (int(part) for part in match.groups()[:3])
     else:
         match = _DAY_FIRST.fullmatch(cleaned)
         if not match:
             raise InvalidSessionInput("bad_datetime")
-        day, month, year, hour, minute = (int(part) for part in match.groups())
+        day, month, year = (int(part) for part in match.groups()[:3])
+    hour, minute = _clock(*match.groups()[3:])
     try:
         return datetime(year, month, day, hour, minute, tzinfo=timezone)
     except ValueError:
@@ -62,9 +87,7 @@ def parse_end(text: str, starts_at: datetime, timezone: ZoneInfo) -> datetime:
     cleaned = _clean(text)
     match = _TIME_ONLY.fullmatch(cleaned)
     if match:
-        hour, minute = int(match.group(1)), int(match.group(2))
-        if hour > 23 or minute > 59:
-            raise InvalidSessionInput("bad_datetime")
+        hour, minute = _clock(*match.groups())
         day: date = starts_at.astimezone(timezone).date()
         ends_at = datetime.combine(day, time(hour, minute), tzinfo=timezone)
     else:
@@ -153,6 +176,7 @@ class SessionDraft:
     reserved_women: int = 0
     reserved_youth: int = 0
     reminder_minutes: tuple[int, ...] = DEFAULT_REMINDER_MINUTES
+    venue_en: str | None = None
 
     def check(self, now: datetime) -> None:
         check_start(self.starts_at, now)

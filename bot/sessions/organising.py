@@ -51,6 +51,7 @@ async def create_session(
         description_en=draft.description_en,
         governorate=draft.governorate,
         venue=draft.venue,
+        venue_en=draft.venue_en,
         starts_at=draft.starts_at,
         ends_at=draft.ends_at,
         capacity=draft.capacity,
@@ -170,6 +171,8 @@ async def change_time_or_place(
     ]
     if not changed:
         return ChangeOutcome(await view_of(uow, row), 0)
+    if venue and venue != row.venue:
+        row.venue_en = None  # a new venue typed once is what everyone reads
     row.starts_at, row.ends_at, row.venue = new_start, new_end, venue or row.venue
     row.version += 1
     row.updated_at = now

@@ -127,7 +127,8 @@ def _range_value(question: Question, text: str) -> str:
 def display_answer(question: Question, value: str, language: str) -> str:
     """An answer as the member reads it (choice labels instead of choice names)."""
     if question.is_choice:
-        return ", ".join(question.option_label(token, language) for token in value.split())
+        separator = "، " if language == "ar" else ", "  # the Arabic comma in Arabic lists
+        return separator.join(question.option_label(token, language) for token in value.split())
     if ":" in value and question.type.value in ("image", "audio", "video", "file", "barcode"):
         kind = value.split(":", 1)[0]
         return {"photo": "📷", "voice": "🎤", "audio": "🎵", "video": "🎬"}.get(kind, "📎")

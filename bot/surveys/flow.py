@@ -23,7 +23,7 @@ list position), `_meta` (start time) and `_resume` (where to continue a saved dr
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -113,6 +113,8 @@ _ARABIC_FOLD = str.maketrans(
     }
 )
 _DIACRITICS = re.compile("[\u064b-\u0652\u0670]")
+SCALE_LABEL = 10  # a scale (ratings, 1-5) of labels this short sits in one row
+SCALE_SIZE = 5
 
 
 def fold(text: str) -> str:
@@ -530,7 +532,7 @@ class SurveyFlow:
                     o for o in options if any(wanted in fold(label) for label in o.labels.values())
                 ]
             short = all(len(o.labels.get("en", "")) <= SHORT_LABEL for o in options)
-            columns = 2 if short and len(options) > 3 else 1
+            columns = _columns(options, short)
             if question.appearance.startswith("likert") and len(options) <= 7:
                 columns = len(options)
             per_page = PAGE_ROWS * columns
@@ -893,3 +895,14 @@ class SurveyFlow:
                 selections[following] = answers[key].split()
                 new_data[SELECTED] = selections
         return Next(following, new_data)
+
+
+def _columns(options: Sequence[Option], short: bool) -> int:
+    """One row for a short scale (a rating reads left to right), two columns for other
+    short lists, one column for long labels."""
+    scale = len(options) <= SCALE_SIZE and all(
+        len(label) <= SCALE_LABEL for o in options for label in o.labels.values()
+    )
+    if scale and len(options) > 1:
+        return len(options)
+    return 2 if short and len(options) > 3 else 1

@@ -18,7 +18,12 @@ from bot.engines import flows
 from bot.engines.audit import record_action
 from bot.engines.flows import SELECTED, FlowRegistry, FlowReply
 from bot.surveys.flow import ANSWERS, FLOW_NAME, RESUME, SURVEY_ID
-from bot.surveys.responses import member_answers, save_draft, surveys_answered_by
+from bot.surveys.responses import (
+    discard_unsent_answers,
+    member_answers,
+    save_draft,
+    surveys_answered_by,
+)
 from bot.surveys.xlsform.form import QuestionType, SurveyForm
 from bot.surveys.xlsform.reading import ReadForm
 from storage import flows as flow_store
@@ -239,3 +244,19 @@ async def open_survey_for_member(
     else:
         how = Opening.REVISING if earlier.submitted else Opening.STARTED
     return OpenedSurvey(how, survey.title_en, survey.title_ar, reply)
+
+
+async def stop_survey(uow: UnitOfWork, user_id: int, now: datetime, *, keep: bool) -> bool:
+    """End the member's survey in progress: `keep` its answers to resume later via /survey,
+    or discard the answers not yet sent. False if the member is not answering a survey."""
+    stored = await flow_store.load_flow(uow.session, user_id)
+    if stored is None or stored.flow != FLOW_NAME:
+        return False
+    survey_id = int(stored.data[SURVEY_ID])
+    if keep:
+        answers = dict(stored.data.get(ANSWERS, {}))
+        await save_draft(uow, survey_id, user_id, answers, stored.step, now)
+    else:
+        await discard_unsent_answers(uow, survey_id, user_id)
+    await flow_store.clear_flow(uow.session, user_id)
+    return True

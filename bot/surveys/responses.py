@@ -139,3 +139,15 @@ async def erase_member_survey_data(uow: UnitOfWork, user_id: int, now: datetime)
         .where(SurveyResponse.user_id == user_id)
         .values(user_id=None, draft=None, language=None)
     )
+
+
+async def discard_unsent_answers(uow: UnitOfWork, survey_id: int, user_id: int) -> None:
+    """Forget the member's answers not yet sent; answers sent earlier stay as they were."""
+    row = await _response_row(uow, survey_id, user_id)
+    if row is None:
+        return
+    if row.submitted_at is None:
+        await uow.session.delete(row)
+    else:
+        row.draft = None
+    await uow.session.flush()

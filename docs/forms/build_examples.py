@@ -93,7 +93,7 @@ NEEDS_SURVEY = [
         "What are your community's most urgent needs?",
         "ما أكثر احتياجات مجتمعك إلحاحًا؟",
         "Choose up to three.",
-        "اختر ثلاثة كحد أقصى.",
+        "اختر ثلاثة على الأكثر.",
         "yes",
         "",
         "count-selected(.) <= 3",

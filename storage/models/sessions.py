@@ -40,6 +40,8 @@ class DialogueSession(Base):
     description_en: Mapped[str] = mapped_column(Text)
     governorate: Mapped[str] = mapped_column(String(32))
     venue: Mapped[str] = mapped_column(String(300))
+    # The venue as English readers should read it; None: everyone reads `venue`.
+    venue_en: Mapped[str | None] = mapped_column(String(300))
     starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
     ends_at: Mapped[datetime] = mapped_column(UtcDateTime)
     capacity: Mapped[int] = mapped_column(Integer)

@@ -36,10 +36,10 @@ async def test_bad_input_at_every_step_is_answered_and_nothing_is_lost(bot: BotH
     organiser.command("/broadcast")
     prompt = await organiser.reply()
     organiser.send_sticker()
-    unsupported, _again = await organiser.replies(2)
+    unsupported, prompt = await organiser.replies(2)
     assert unsupported.content == text("ar", "flow.unsupported_message")
     organiser.send("x" * 3501)
-    notice, _again = await organiser.replies(2)
+    notice, prompt = await organiser.replies(2)
     assert notice.content == text("ar", "broadcasts.invalid.too_long", limit=3500)
     organiser.press(prompt, text=label("ar", "flow.skip"))
     english_prompt = await organiser.reply()
@@ -72,7 +72,7 @@ async def test_bad_input_at_every_step_is_answered_and_nothing_is_lost(bot: BotH
     assert notice.content == text("ar", "broadcasts.invalid.not_an_id")
     organiser.send("#١٢")  # Arabic-Indic digits are read
     audience = await organiser.reply()
-    assert "12" in audience.content
+    assert "١٢" in audience.content
     organiser.press(audience, text=label("ar", "broadcasts.flow.filter_clear"))
     audience = await organiser.reply()
     assert label("ar", "broadcasts.audience.everyone") in audience.content

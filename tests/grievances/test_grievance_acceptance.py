@@ -33,7 +33,7 @@ async def test_arabic_member_reports_anonymously_by_voice_and_follows_up(
         assert "أخبرنا الآن بما حدث" in prompt.content
         member.send_voice()
         prompt = await next_reply(member)
-        assert "رسائل صوتية" in prompt.content
+        assert "وصلنا حتى الآن: تسجيل صوتي واحد." in prompt.content
         confirmation = await finish_report(member, prompt)
 
         assert "استلمنا بلاغك" in confirmation.content
@@ -79,7 +79,7 @@ async def test_arabic_member_reports_anonymously_by_voice_and_follows_up(
         not_found = (await next_reply(other)).content
         other.command("/status GR-2222-2222")
         assert (await next_reply(other)).content == not_found
-        assert "لم أجد بلاغاً" in not_found
+        assert "لم أجد بلاغًا" in not_found
 
 
 async def test_a_redelivered_submit_files_one_report(

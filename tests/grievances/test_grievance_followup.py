@@ -120,7 +120,7 @@ async def test_member_adds_information_and_appeals_a_closed_report(
         prompt = await next_reply(member)
         member.send_photo(caption="The notice on the school door")
         prompt = await next_reply(member)
-        assert "1 photo" in prompt.content
+        assert "one text and one photo" in prompt.content
         saved = await choose(member, prompt, "~done")
         assert "added to report" in saved.content
         assert "added information" in (await moderator.reply(timeout=20)).content
@@ -131,7 +131,8 @@ async def test_member_adds_information_and_appeals_a_closed_report(
             )
             await uow.commit()
         notice = await member.reply(timeout=20)
-        assert "Closed" in notice.content and "Resolved locally" in notice.content
+        assert "has been closed" in notice.content and "Reason: Resolved locally" in notice.content
+        assert "/appeal" in notice.content  # the closure notice says how to appeal
 
         member.command(f"/addinfo {reference}")
         assert "no longer open" in (await next_reply(member)).content
@@ -163,9 +164,9 @@ async def test_the_hourly_limit_is_said_kindly_and_a_draft_is_never_lost(
         resumed = await next_reply(member)
         assert "draft is safe" in resumed.content
         prompt = await next_reply(member)
-        assert "1 text message" in prompt.content
+        assert "So far we have: one text." in prompt.content
         await finish_report(member, prompt)
         member.command("/report")
         refusal = await next_reply(member)
-        assert "2 reports in the last hour" in refusal.content
+        assert "two reports in the last hour" in refusal.content
         assert await grievance_count(bot) == 2

@@ -91,7 +91,7 @@ async def test_sigkill_at_several_steps_loses_nothing_and_files_once(
         await restart()
         member.send_voice()
         more = await reply()
-        assert "1 text message(s), 1 voice note(s)" in more.content
+        assert "one text and one voice note" in more.content
         press(more, "~done")
         urgency = await reply()
         press(urgency, "medium")

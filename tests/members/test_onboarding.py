@@ -8,6 +8,7 @@ from bot.members.language import detect_text_language
 from handlers import deep_links
 from storage.models import Member
 from tests.fake_telegram import SimulatedUser, TgChat
+from tests.fake_telegram.records import SentMessage
 from tests.members.test_onboarding_steps import join, label, member_row, text
 from tests.support.harness import BotHarness
 
@@ -61,15 +62,35 @@ async def test_declining_stores_nothing(bot: BotHarness) -> None:
     assert await member_row(bot, 5002) is None
 
 
-async def test_a_member_without_language_code_is_answered_in_the_language_they_write(
+async def test_a_first_hello_starts_onboarding_in_the_language_they_write(
     bot: BotHarness,
 ) -> None:
+    """A newcomer who writes "hello" or "مرحبا" instead of /start is greeted and shown the
+    privacy notice (not "I did not understand"), in the language of what they wrote."""
     english = bot.user(5003, None)
     english.send("hello")
-    assert (await english.reply()).content == text("en", "flow.no_flow_hint")
+    greeting, notice = await english.replies(2)
+    assert greeting.content == text("en", "onboarding.greeting")
+    assert notice.content == text("en", "onboarding.privacy_notice")
     arabic = bot.user(5004, None)
     arabic.send("مرحبا")
-    assert (await arabic.reply()).content == text("ar", "flow.no_flow_hint")
+    greeting, notice = await arabic.replies(2)
+    assert greeting.content == text("ar", "onboarding.greeting")
+    assert notice.content == text("ar", "onboarding.privacy_notice")
+    arabic.press(notice, text=label("ar", "onboarding.consent.agree_button"))
+    await arabic.replies(2)  # thanks, then the profile's first question
+    await bot.idle()
+    # Once consented, text with nothing in progress gets the hint, not the greeting again.
+    english.press(notice_of(english), text=label("en", "onboarding.consent.agree_button"))
+    await english.replies(2)
+    english.command("/cancel")
+    await english.reply()
+    english.send("hello again")
+    assert (await english.reply()).content == text("en", "flow.no_flow_hint")
+
+
+def notice_of(user: SimulatedUser) -> SentMessage:
+    return next(m for m in reversed(user.messages()) if m.buttons())
 
 
 async def test_an_update_right_after_a_language_switch_is_answered_in_the_new_language(
@@ -211,3 +232,16 @@ async def test_member_commands_in_a_group_are_sent_to_a_private_chat(bot: BotHar
     await group.assert_no_reply()
     async with bot.db.unit_of_work() as uow:
         assert (await uow.session.scalars(select(Member))).all() == []
+
+
+async def test_settings_has_a_back_button_to_the_main_menu(bot: BotHarness) -> None:
+    member = bot.user(5030, "ar")
+    menu = await join(bot, member, "ar")
+    member.press(menu, text=label("ar", "onboarding.menu.settings"))
+    settings = await member.reply()
+    assert settings.content == text("ar", "onboarding.settings.title")
+    member.press(settings, text=label("ar", "onboarding.settings.back"))
+    again = await member.reply()
+    assert again.content == text("ar", "onboarding.menu.title")
+    assert label("ar", "onboarding.menu.settings") in [b for b, _ in again.buttons()]
+    await bot.idle()

@@ -58,7 +58,7 @@ async def test_an_admin_grants_lists_and_revokes_roles_with_arabic_digits(
     )
     admin.command("/staff")
     listing = (await admin.reply()).content
-    assert "9001" in listing and "9002" in listing and moderator in listing
+    assert "٩٠٠١" in listing and "٩٠٠٢" in listing and moderator in listing
     admin.command("/revoke 9002 moderator")
     assert (await admin.reply()).content == text(
         "ar", "staff.revoked", user_id=9002, role=moderator

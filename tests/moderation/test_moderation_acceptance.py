@@ -72,14 +72,17 @@ async def test_a_case_goes_from_report_to_closed_with_the_card_and_audit_followi
         basim.press(card, data=data_starting(fake_api, card, "gr:act:st:"))
         menu = await next_with(fake_api, GROUP_ID, "Choose the new status")
         basim.press(menu, data=data_starting(fake_api, menu, "gr:st:resolved:"))
-        assert "Resolved" in (await next_reply(member)).content
+        resolved = (await next_reply(member)).content
+        assert "has been dealt with" in resolved and f"/appeal {reference}" in resolved
 
         # Closing needs a reason; with one, the member reads it.
         basim.command(f"/close {reference}")
         await next_with(fake_api, GROUP_ID, "only closed with a reason")
         basim.command(f"/close {reference} A doctor now visits twice a week.")
         closed = await next_reply(member)
-        assert "Closed" in closed.content and "twice a week" in closed.content
+        assert "has been closed" in closed.content
+        assert "Reason: A doctor now visits twice a week." in closed.content
+        assert f"within 30 days by sending <code>/appeal {reference}</code>" in closed.content
         await card_shows(fake_api, card, label("ar", "grievances.status.closed"))
         assert (await grievance_row(bot, reference)).status == "closed"
 

@@ -38,7 +38,7 @@ async def test_stats_with_small_cells_suppressed_and_a_trend_chart(
         summary = (await moderator.reply(timeout=20)).content
         assert "All cases: 16" in summary and "Public services: 12" in summary
         assert "livelihoods: &lt;5" in summary and "livelihoods: 3" not in summary
-        assert "to acknowledge: 5.0 h" in summary
+        assert "to acknowledge: 5 h" in summary
 
         organiser = await staff_member(bot, 9602, Role.ORGANISER)
         organiser.command("/stats anbar")

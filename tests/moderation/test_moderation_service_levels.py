@@ -55,7 +55,7 @@ async def test_overdue_cases_are_nudged_and_the_digest_reaches_the_group(
         await wait_until(nudged_and_digested)
         assert not any("⏰" in c and second in c for c in group)  # the assignee had it
         digest = next(c for c in group if "الملخّص اليومي" in c)
-        assert "\u20682\u2069" in digest  # two overdue cases
+        assert "\u2068٢\u2069" in digest  # two overdue cases
 
 
 async def test_a_reply_to_a_member_who_blocked_the_bot_is_reported_as_not_delivered(

@@ -83,7 +83,9 @@ async def test_the_scheduled_check_alerts_the_staff_group_once(
             await uow.commit()
         alert = await next_with(fake_api, GROUP_ID, "📈")  # the group reads Arabic (default)
         assert (
-            "9" in alert.content and "الأنبار" in alert.content and "البصرة" not in alert.content
+            "٩ بلاغات" in alert.content.replace("\u2068", "").replace("\u2069", "")
+            and "الأنبار" in alert.content
+            and "البصرة" not in alert.content
         )
         await bot.idle()
         alerts = [m for m in fake_api.messages_to(GROUP_ID) if "📈" in m.content]

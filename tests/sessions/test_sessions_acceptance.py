@@ -15,6 +15,7 @@ from storage.models import DialogueSession, OutboxMessage
 from tests.sessions.test_sessions_support import (
     BAGHDAD,
     add_member,
+    ask,
     idle,
     label,
     make_organiser,
@@ -39,20 +40,22 @@ async def test_an_organiser_publishes_in_arabic_and_the_session_runs_end_to_end(
     organiser = bot.user(ORGANISER, "ar", name="Organiser")
 
     organiser.command("/newsession")
-    assert (await organiser.reply()).content == text("ar", "sessions.new.ask_title_ar")
-    for answer, next_key in (
-        (TITLE_AR, "ask_title_en"),
-        ("Mosul youth dialogue", "ask_description_ar"),
-        ("جلسة حوار مفتوحة عن الخدمات العامة", "ask_description_en"),
-        ("An open dialogue about public services", "ask_governorate"),
+    assert (await organiser.reply()).content == ask("ar", "title_ar")
+    for answer, next_step in (
+        (TITLE_AR, "title_en"),
+        ("Mosul youth dialogue", "description_ar"),
+        ("جلسة حوار مفتوحة عن الخدمات العامة", "description_en"),
+        ("An open dialogue about public services", "governorate"),
     ):
         organiser.send(answer)
-        assert (await organiser.reply()).content == text("ar", f"sessions.new.{next_key}")
+        assert (await organiser.reply()).content == ask("ar", next_step)
     governorates = organiser.last_message()
     organiser.press(governorates, text=label("ar", "governorate.nineveh"))
-    assert (await organiser.reply()).content == text("ar", "sessions.new.ask_venue")
+    assert (await organiser.reply()).content == ask("ar", "venue")
     organiser.send("قاعة ٢، جامعة الموصل")
-    assert (await organiser.reply()).content == text("ar", "sessions.new.ask_starts_at")
+    assert (await organiser.reply()).content == ask("ar", "venue_en")
+    organiser.send("Hall 2, University of Mosul")
+    assert (await organiser.reply()).content == ask("ar", "starts_at")
 
     organiser.send(
         arabic_digits((now - timedelta(days=1)).astimezone(BAGHDAD).strftime("%d/%m/%Y 17:00"))
@@ -61,12 +64,12 @@ async def test_an_organiser_publishes_in_arabic_and_the_session_runs_end_to_end(
     assert notice.content == text("ar", "sessions.invalid.in_past")
     start_day = (now + timedelta(days=3)).astimezone(BAGHDAD)
     organiser.send(arabic_digits(start_day.strftime("%d/%m/%Y 17:00")))
-    assert (await organiser.reply()).content == text("ar", "sessions.new.ask_ends_at")
+    assert (await organiser.reply()).content == ask("ar", "ends_at")
     organiser.send("١٦:٠٠")
     notice, _again = await organiser.replies(2)
     assert notice.content == text("ar", "sessions.invalid.end_before_start")
     organiser.send("١٩:٠٠")
-    assert (await organiser.reply()).content == text("ar", "sessions.new.ask_capacity")
+    assert (await organiser.reply()).content == ask("ar", "capacity")
     for junk, reason in (("0", "capacity_range"), ("abc", "not_a_number")):
         organiser.send(junk)
         notice, _again = await organiser.replies(2)
@@ -219,7 +222,7 @@ async def test_an_organiser_publishes_in_arabic_and_the_session_runs_end_to_end(
     await members[3].assert_no_reply()  # registered but not checked in
     attendee.press(invite, text=label("ar", "sessions.feedback.start_button"))
     rating = await attendee.reply()
-    attendee.press(rating, text="5 ⭐")
+    attendee.press(rating, text="٥ ⭐")
     await attendee.reply()
     attendee.send("الاستماع إلى بعضنا")
     again = await attendee.reply()

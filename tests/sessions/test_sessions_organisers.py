@@ -18,6 +18,7 @@ from tests.sessions.test_sessions_support import (
     BAGHDAD,
     add_member,
     add_session,
+    ask,
     idle,
     label,
     make_organiser,
@@ -119,6 +120,27 @@ async def test_bad_times_in_the_edit_flow_are_refused_and_nothing_changes(bot: B
     async with bot.db.unit_of_work() as uow:
         row = await uow.session.get(DialogueSession, session_id)
         assert row is not None and row.version == 1
+
+
+async def test_no_to_cancelling_keeps_the_session_and_takes_the_question_away(
+    bot: BotHarness,
+) -> None:
+    now = bot.clock.now()
+    await add_session(bot.db, now, capacity=3, title=TITLE)
+    await make_organiser(bot.db, ORGANISER, now)
+    organiser = bot.user(ORGANISER, "ar")
+    organiser.command("/sessions_admin")
+    card = await organiser.reply()
+    organiser.press(card, text=label("ar", "sessions.admin.cancel"))
+    ask = await organiser.reply()
+    organiser.press(ask, text=label("ar", "sessions.admin.keep_session"))
+    assert (await organiser.reply()).content == text("ar", "sessions.admin.kept")
+    asked = bot.api.get_message(ask.chat_id, ask.message_id)
+    assert asked is not None and asked.buttons() == []
+    await idle(bot)
+    async with bot.db.unit_of_work() as uow:
+        statuses = list(await uow.session.scalars(select(DialogueSession.status)))
+    assert statuses == ["published"]
 
 
 async def test_cancelling_tells_everyone_and_is_audited(bot: BotHarness) -> None:
@@ -298,12 +320,12 @@ async def test_newsession_refuses_over_long_text_and_stickers_and_cancel_keeps_n
     await organiser.reply()
     organiser.send("x" * 300)
     assert (await organiser.reply()).content == text("en", "sessions.invalid.too_long_text")
-    assert (await organiser.reply()).content == text("en", "sessions.new.ask_title_ar")
+    assert (await organiser.reply()).content == ask("en", "title_ar")
     organiser.send_sticker()
     assert (await organiser.reply()).content == text("en", "flow.unsupported_message")
-    assert (await organiser.reply()).content == text("en", "sessions.new.ask_title_ar")
+    assert (await organiser.reply()).content == ask("en", "title_ar")
     organiser.send("عنوان")
-    assert (await organiser.reply()).content == text("en", "sessions.new.ask_title_en")
+    assert (await organiser.reply()).content == ask("en", "title_en")
     organiser.command("/cancel")
     await organiser.reply()
     await idle(bot)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from bot.engines.roles import Role, grant_role
+from bot.sessions.authoring import NEW_STEPS
 from bot.sessions.organiser_input import SessionDraft
 from bot.sessions.organising import create_session
 from messages import Catalogue
@@ -28,6 +29,12 @@ def text(language: str, key: str, **variables: Any) -> str:
 
 def label(language: str, key: str, **variables: Any) -> str:
     return CATALOGUE.plain(language, key, **variables)
+
+
+def ask(language: str, step: str) -> str:
+    """A /newsession question as the organiser reads it, with its step number."""
+    position = {"step": NEW_STEPS.index(step) + 1, "total": len(NEW_STEPS) - 1}
+    return CATALOGUE.render(language, f"sessions.new.ask_{step}", **position)
 
 
 async def add_member(
