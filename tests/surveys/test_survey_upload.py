@@ -81,4 +81,4 @@ async def test_real_xls_workbooks_upload_and_a_refused_one_names_pyxform_sheet_a
     while "pyxform" not in refusal.content:
         refusal = await organiser.reply(WAIT)
     assert "List name not in choices sheet: yes_no" in refusal.content
-    assert "الصف \u20688\u2069" in refusal.content and "survey" in refusal.content
+    assert "الصف \u2068٨\u2069" in refusal.content and "survey" in refusal.content

@@ -215,4 +215,4 @@ def test_every_problem_renders_in_both_languages() -> None:
     assert english[0]["where"] == "sheet “survey”, row 3"
     assert "“=” is not expected here" in english[0]["reason"]
     arabic = problem_lines(CATALOGUE, "ar", pyxform_problem)
-    assert "pyxform" in arabic[0]["reason"] and "\u20682\u2069" in arabic[0]["where"]
+    assert "pyxform" in arabic[0]["reason"] and "\u2068٢\u2069" in arabic[0]["where"]
