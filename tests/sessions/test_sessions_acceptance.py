@@ -222,6 +222,9 @@ async def test_an_organiser_publishes_in_arabic_and_the_session_runs_end_to_end(
     await members[3].assert_no_reply()  # registered but not checked in
     attendee.press(invite, text=label("ar", "sessions.feedback.start_button"))
     rating = await attendee.reply()
+    # The five stars sit in one row, as a scale is read, in Arabic-Indic digits.
+    star_rows = (rating.reply_markup or {}).get("inline_keyboard") or []
+    assert [button["text"] for button in star_rows[0]] == [f"{n} ⭐" for n in "١٢٣٤٥"]
     attendee.press(rating, text="٥ ⭐")
     await attendee.reply()
     attendee.send("الاستماع إلى بعضنا")
