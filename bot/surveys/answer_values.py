@@ -17,6 +17,7 @@ from bot.engines.numbers import normalise_digits, parse_decimal, parse_integer
 from bot.surveys.xlsform.form import Question, QuestionType
 
 MAX_TEXT_ANSWER = 1000  # characters; a longer answer is refused, never cut
+MAX_LONG_TEXT_ANSWER = 4000  # appearance `multiline` (a Telegram message holds 4096)
 _ISO = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _TIME = re.compile(r"(\d{1,2})[:.](\d{2})(?::\d{2})?")
 _DAY_FIRST = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})")
@@ -50,10 +51,9 @@ def parse_typed_answer(question: Question, text: str) -> str:
     if not text:
         return ""
     if question.type is QuestionType.TEXT:
-        if len(text) > MAX_TEXT_ANSWER:
-            raise AnswerRejected(
-                "surveys.flow.too_long", {"limit": MAX_TEXT_ANSWER, "length": len(text)}
-            )
+        limit = MAX_LONG_TEXT_ANSWER if "multiline" in question.appearance else MAX_TEXT_ANSWER
+        if len(text) > limit:
+            raise AnswerRejected("surveys.flow.too_long", {"limit": limit, "length": len(text)})
         return text
     if question.type is QuestionType.INTEGER:
         number = parse_integer(text)

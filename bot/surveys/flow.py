@@ -30,6 +30,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.engines.flows import (
+    DONE,
     HISTORY,
     SELECTED,
     SKIP,
@@ -63,6 +64,7 @@ from bot.surveys.xlsform.form import (
     Option,
     Question,
     QuestionType,
+    Section,
     SurveyForm,
 )
 from storage.database import UnitOfWork
@@ -87,11 +89,23 @@ COUNTS = "_counts"
 PAGE = "_page"
 SEARCH = "_search"
 META = "_meta"
+DEFAULTS = "_defaults"
+POINTS = "_points"
 SHORT_LABEL = 18
 PAGE_ROWS = 8  # rows of choice buttons in one message (Telegram allows 100 buttons; a chat, less)
 MAX_REPEAT = 50  # instances of one repeat, whatever repeat_count says
 _PIPE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.\-]*)\}")
-_COORDINATES = re.compile(r"\s*(-?\d+(?:\.\d+)?)\s*[,،\s]\s*(-?\d+(?:\.\d+)?)\s*")
+_NUMBER = r"(-?\d+(?:\.\d+)?)"
+# `lat, lon` or `lat lon`, optionally with ODK's altitude and accuracy after them.
+_COORDINATES = re.compile(
+    rf"\s*{_NUMBER}\s*[,،\s]\s*{_NUMBER}(?:\s+{_NUMBER}(?:\s+{_NUMBER})?)?\s*"
+)
+TRACE_TYPES = frozenset({QuestionType.GEOTRACE, QuestionType.GEOSHAPE})
+MIN_POINTS = {QuestionType.GEOTRACE: 2, QuestionType.GEOSHAPE: 3}
+MAX_POINTS = 500  # points of one trace or shape
+MINIMAL_ROWS = 4  # appearance `minimal`: a compact keyboard, paged sooner
+MINIMAL_LABEL = 12
+INTRO_QUESTIONS = 12  # a field-list section lists at most this many of its questions
 _MEDIA_KINDS = {
     QuestionType.IMAGE: frozenset({"photo", "document"}),
     QuestionType.AUDIO: frozenset({"voice", "audio", "document"}),
@@ -163,6 +177,7 @@ class Answers:
         today: date,
         now: datetime | None = None,
         meta: Mapping[str, str] | None = None,
+        defaults: Mapping[str, str] | None = None,
     ) -> None:
         self.form = form
         self.answers = answers
@@ -170,6 +185,7 @@ class Answers:
         self.today = today
         self.now = now
         self.meta = meta or {}
+        self.defaults = defaults or {}
         self._calculating: set[str] = set()
 
     def count(self, section: int, outer: tuple[int, ...]) -> int:
@@ -191,9 +207,36 @@ class Answers:
             return self.today.isoformat()
         if kind in (QuestionType.START, QuestionType.DEVICEID):
             return self.meta.get(kind.value, "")
-        if question.default and not question.default.startswith("${"):
-            return question.default
-        return ""
+        if key in self.defaults:
+            return self.defaults[key]
+        return self.default(index, idx)
+
+    def default(self, index: int, idx: tuple[int, ...]) -> str:
+        """The question's `default`: a value, or an expression (`today()`, `${other}`)
+        evaluated now, against the answers so far."""
+        question = self.form.questions[index]
+        source = question.default
+        if not source:
+            return ""
+        if not question.default_dynamic:
+            return "" if source.startswith("${") else source
+        key = instance_key(question, idx)
+        if key in self._calculating:
+            return ""
+        self._calculating.add(key)
+        try:
+            return to_string(evaluate(source, self.env(index, idx)))
+        except (ExpressionError, RecursionError, ValueError, OverflowError):
+            return ""
+        finally:
+            self._calculating.discard(key)
+
+    def required(self, index: int, idx: tuple[int, ...]) -> bool:
+        """`required` yes/no, or as an expression (`${age} > 18`) evaluated at the question."""
+        question = self.form.questions[index]
+        if question.required:
+            return True
+        return bool(question.required_if) and self.holds(question.required_if, index, idx)
 
     def lookup(
         self, repeats: tuple[int, ...], idx: tuple[int, ...]
@@ -322,6 +365,7 @@ class SurveyFlow:
             self._today(),
             self._now(),
             data.get(META, {}),
+            data.get(DEFAULTS, {}),
         )
 
     # ------------------------------------------------------------------ walking the form
@@ -359,7 +403,13 @@ class SurveyFlow:
                     section = question.repeats[len(stack)]
                     outer = tuple(i for _, i in stack)
                     probe = Answers(
-                        state.form, state.answers, counts, state.today, state.now, state.meta
+                        state.form,
+                        state.answers,
+                        counts,
+                        state.today,
+                        state.now,
+                        state.meta,
+                        state.defaults,
                     )
                     section_info = sections[section]
                     relevant = (
@@ -433,7 +483,25 @@ class SurveyFlow:
         counts = dict(data.get(COUNTS, {}))
         step = self.scan(self.state(form, data), 0, [], counts)
         data[COUNTS] = counts
+        self._reach(form, step, data)
         return step
+
+    def _reach(self, form: SurveyForm, step: str, data: dict[str, Any]) -> None:
+        """A question is reached: an expression `default` is evaluated now, once per
+        instance (as ODK does when the question's instance is created), and kept."""
+        parsed = parse_step(form, step)
+        if parsed is None:
+            return
+        index, idx = parsed
+        question = form.questions[index]
+        if not question.default_dynamic:
+            return
+        key = instance_key(question, idx)
+        defaults = dict(data.get(DEFAULTS, {}))
+        if key in defaults or key in data.get(ANSWERS, {}):
+            return
+        defaults[key] = self.state(form, data).default(index, idx)
+        data[DEFAULTS] = defaults
 
     @staticmethod
     def _valid_step(form: SurveyForm, step: str) -> bool:
@@ -477,11 +545,9 @@ class SurveyFlow:
         question = form.questions[index]
         state = self.state(form, data)
         key = instance_key(question, idx)
-        previous = answers.get(key) or (
-            question.default
-            if question.default and not question.default.startswith("${")
-            else None
-        )
+        previous = answers.get(key) or state.defaults.get(key) or state.default(index, idx)
+        required = state.required(index, idx)
+        points = list(data.get(POINTS, {}).get(step, []))
         section_number, section_labels = self._section_of(form, question)
         variables = {
             "number": form.asked_numbers[index],
@@ -492,7 +558,10 @@ class SurveyFlow:
             "group_ar": section_labels.get("ar", ""),
             "instance": idx[-1] if idx else 0,
             "kind": question.type.value,
-            "required": question.required,
+            "required": required,
+            "multiline": question.type is QuestionType.TEXT and "multiline" in question.appearance,
+            "points": len(points),
+            "minimum": MIN_POINTS.get(question.type, 0),
             "label_en": state.pipe(question.labels.get("en", ""), index, idx),
             "label_ar": state.pipe(question.labels.get("ar", ""), index, idx),
             "hint_en": state.pipe(question.hints.get("en", ""), index, idx),
@@ -504,6 +573,7 @@ class SurveyFlow:
             "search": data.get(SEARCH, {}).get(step, ""),
             "page": 0,
             "pages": 0,
+            **self._intro(state, index, idx),
         }
         if question.type is QuestionType.NOTE or (question.read_only and not question.is_choice):
             next_button = Choice(NEXT, label_key="surveys.flow.next")
@@ -518,7 +588,7 @@ class SurveyFlow:
                 Text("surveys.flow.question", variables),
                 choices=(ok,),
                 can_go_back=can_go_back,
-                can_skip=not question.required,
+                can_skip=not required,
             )
         choices: tuple[Choice, ...] = ()
         columns = 1
@@ -531,11 +601,7 @@ class SurveyFlow:
                 options = [
                     o for o in options if any(wanted in fold(label) for label in o.labels.values())
                 ]
-            short = all(len(o.labels.get("en", "")) <= SHORT_LABEL for o in options)
-            columns = _columns(options, short)
-            if question.appearance.startswith("likert") and len(options) <= 7:
-                columns = len(options)
-            per_page = PAGE_ROWS * columns
+            columns, per_page = _layout(question, options)
             pages = max(1, -(-len(options) // per_page))
             page = min(int(data.get(PAGE, {}).get(step, 0)), pages - 1)
             shown = options[page * per_page : (page + 1) * per_page]
@@ -563,9 +629,44 @@ class SurveyFlow:
             multi=multi,
             selected=frozenset(data.get(SELECTED, {}).get(step, [])) if multi else frozenset(),
             can_go_back=can_go_back,
-            can_skip=not question.required,
+            can_skip=not required,
+            can_finish=question.type in TRACE_TYPES,
             request_location=question.type in LOCATION_TYPES,
         )
+
+    def _intro(self, state: Answers, index: int, idx: tuple[int, ...]) -> dict[str, Any]:
+        """A `field-list` group is shown as a section: its first question lists what the
+        section asks (the questions relevant now), then they are asked one at a time."""
+        form = state.form
+        question = form.questions[index]
+        info: Section | None = next(
+            (
+                form.sections[s]
+                for s in reversed(question.sections)
+                if "field-list" in form.sections[s].appearance
+            ),
+            None,
+        )
+        if info is None:
+            return {"intro_en": [], "intro_ar": []}
+        listed: list[int] = []
+        for j in range(info.start, info.end):
+            other = form.questions[j]
+            if other.repeats != question.repeats or not other.asked:
+                continue
+            if j != index and not state.relevant(j, idx):
+                continue
+            if not listed and j != index:
+                return {"intro_en": [], "intro_ar": []}  # not the section's first question
+            listed.append(j)
+            if len(listed) >= INTRO_QUESTIONS:
+                break
+        return {
+            f"intro_{language}": [
+                state.pipe(form.questions[j].labels.get(language, ""), j, idx) for j in listed
+            ]
+            for language in ("en", "ar")
+        }
 
     def options(self, state: Answers, index: int, idx: tuple[int, ...]) -> list[Option]:
         question = state.form.questions[index]
@@ -633,11 +734,14 @@ class SurveyFlow:
             searched = self._search(state, step, index, idx, data, given.text)
             if searched is not None:
                 return searched
+        if question.type in TRACE_TYPES and given.choice is None:
+            return self._add_points(step, question, data, given)
         try:
-            value = self._value_of(question, key, answers, given, state, index, idx)
+            points = data.get(POINTS, {}).get(step, [])
+            value = self._value_of(question, key, answers, given, state, index, idx, points)
         except AnswerRejected as rejected:
             return Invalid(Text(rejected.key, rejected.variables))
-        if value == "" and question.required:
+        if value == "" and state.required(index, idx):
             messages = question.required_messages
             if messages:
                 return Invalid(
@@ -660,7 +764,34 @@ class SurveyFlow:
             answers[key] = value
         else:
             answers.pop(key, None)
+        if step in data.get(POINTS, {}):
+            data = dict(data)
+            data[POINTS] = {k: v for k, v in data[POINTS].items() if k != step}
         return self._advance(state, index, idx, data, answers, counts)
+
+    def _add_points(
+        self, step: str, question: Question, data: dict[str, Any], given: FlowInput
+    ) -> StepResult:
+        """A trace or shape is answered point by point (locations, or typed coordinates),
+        then **Done**."""
+        try:
+            added = self._points(given)
+        except AnswerRejected as rejected:
+            return Invalid(Text(rejected.key, rejected.variables))
+        traces = dict(data.get(POINTS, {}))
+        points = [*traces.get(step, []), *added][:MAX_POINTS]
+        traces[step] = points
+        new_data = dict(data)
+        new_data[POINTS] = traces
+        minimum = MIN_POINTS[question.type]
+        return Next(
+            step,
+            new_data,
+            notice=Text(
+                "surveys.trace.added",
+                {"count": len(points), "minimum": minimum, "kind": question.type.value},
+            ),
+        )
 
     def _accept_more(
         self,
@@ -694,6 +825,7 @@ class SurveyFlow:
             return Invalid(Text("flow.use_buttons"))
         new_data = dict(data)
         new_data[COUNTS] = counts
+        self._reach(form, step_next, new_data)
         return Next(step_next, new_data)
 
     def _turn_page(self, step: str, data: dict[str, Any], choice: str) -> Next:
@@ -720,9 +852,8 @@ class SurveyFlow:
         text: str,
     ) -> StepResult | None:
         options = self.options(state, index, idx)
-        short = all(len(o.labels.get("en", "")) <= SHORT_LABEL for o in options)
-        if len(options) <= PAGE_ROWS * (2 if short and len(options) > 3 else 1):
-            return None  # a short list: buttons only
+        if len(options) <= _layout(state.form.questions[index], options)[1]:
+            return None  # a list on one page: buttons only
         wanted = fold(text)
         if not wanted:
             return None
@@ -803,6 +934,7 @@ class SurveyFlow:
         state: Answers,
         index: int,
         idx: tuple[int, ...],
+        points: Sequence[str] = (),
     ) -> str:
         if given.choice == KEEP:
             return answers.get(key) or state.value(index, idx)
@@ -824,6 +956,10 @@ class SurveyFlow:
                 return " ".join(given.choices)
             chosen = set(given.choices)
             return " ".join(o.name for o in question.options if o.name in chosen)
+        if kind in TRACE_TYPES:
+            if given.choice != DONE:
+                raise AnswerRejected("flow.use_buttons")
+            return self._trace(question, points)
         if kind in LOCATION_TYPES:
             return self._location(question, given)
         if kind in MEDIA_TYPES or (kind is QuestionType.BARCODE and given.media is not None):
@@ -835,24 +971,54 @@ class SurveyFlow:
         return parse_typed_answer(question, given.text)
 
     @staticmethod
-    def _location(question: Question, given: FlowInput) -> str:
+    def _points(given: FlowInput) -> list[str]:
+        """The points of one input, as ODK writes them (`lat lon alt acc`): a Telegram
+        location, or typed `lat, lon` (Arabic-Indic digits and separators too), several
+        separated by `;`."""
         if given.location is not None:
             latitude, longitude = given.location
-            return f"{latitude:.6f} {longitude:.6f} 0 0"
+            return [f"{latitude:.6f} {longitude:.6f} 0 0"]
         if given.text is None:
             raise AnswerRejected("surveys.flow.send_location")
-        points = []
-        for part in normalise_digits(given.text).replace("٫", ".").split(";"):
+        text = normalise_digits(given.text).replace("٫", ".").replace("؛", ";")
+        points: list[str] = []
+        for part in text.split(";"):
+            if not part.strip() and points:
+                continue  # a trailing ";"
             match = _COORDINATES.fullmatch(part)
             if not match:
                 raise AnswerRejected("surveys.flow.send_location")
             latitude, longitude = float(match[1]), float(match[2])
             if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
                 raise AnswerRejected("surveys.flow.send_location")
-            points.append(f"{latitude:.6f} {longitude:.6f} 0 0")
-        if question.type is QuestionType.GEOPOINT and len(points) != 1:
+            altitude = match[3] or "0"
+            accuracy = match[4] or "0"
+            points.append(f"{latitude:.6f} {longitude:.6f} {altitude} {accuracy}")
+        return points
+
+    def _location(self, question: Question, given: FlowInput) -> str:
+        points = self._points(given)
+        if len(points) != 1:
             raise AnswerRejected("surveys.flow.send_location")
-        return ";".join(points)
+        return points[0]
+
+    @staticmethod
+    def _trace(question: Question, points: Sequence[str]) -> str:
+        """A trace (at least 2 points) or a shape (at least 3, closed on its first point, as
+        ODK stores it)."""
+        minimum = MIN_POINTS[question.type]
+        distinct = list(points)
+        closed = len(distinct) > 1 and distinct[0] == distinct[-1]
+        if question.type is QuestionType.GEOSHAPE and closed:
+            distinct = distinct[:-1]
+        if len(distinct) < minimum:
+            raise AnswerRejected(
+                "surveys.trace.too_few",
+                {"count": len(distinct), "minimum": minimum, "kind": question.type.value},
+            )
+        if question.type is QuestionType.GEOSHAPE:
+            distinct.append(distinct[0])
+        return ";".join(distinct)
 
     @staticmethod
     def _constraint_notice(
@@ -883,6 +1049,7 @@ class SurveyFlow:
         new_data = dict(data)
         new_data[ANSWERS] = answers
         new_data[COUNTS] = counts
+        self._reach(state.form, following, new_data)
         parsed = parse_step(state.form, following)
         if parsed is not None:
             upcoming = state.form.questions[parsed[0]]
@@ -895,6 +1062,26 @@ class SurveyFlow:
                 selections[following] = answers[key].split()
                 new_data[SELECTED] = selections
         return Next(following, new_data)
+
+
+def _layout(question: Question, options: Sequence[Option]) -> tuple[int, int]:
+    """(columns, options per page) of a choice keyboard. `likert`: one row; `minimal` (a
+    drop-down in ODK): a compact keyboard of up to three short buttons a row and
+    `MINIMAL_ROWS` rows a page, with type-to-search; `compact`/`quickcompact`: as many
+    columns as fit."""
+    appearance = question.appearance
+    short = all(len(o.labels.get("en", "")) <= SHORT_LABEL for o in options)
+    columns = _columns(options, short)
+    rows = PAGE_ROWS
+    if appearance.startswith("likert") and len(options) <= 7:
+        columns = len(options)
+    elif "minimal" in appearance:
+        tiny = all(len(label) <= MINIMAL_LABEL for o in options for label in o.labels.values())
+        columns = 3 if tiny and len(options) > 4 else (2 if short and len(options) > 2 else 1)
+        rows = MINIMAL_ROWS
+    elif "compact" in appearance and short:
+        columns = max(columns, min(4, len(options)))
+    return max(1, columns), rows * max(1, columns)
 
 
 def _columns(options: Sequence[Option], short: bool) -> int:

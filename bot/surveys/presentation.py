@@ -60,7 +60,7 @@ def problem_lines(
     lines = []
     for problem in problems:
         details: dict[str, Any] = dict(problem.details)
-        if problem.code == "expression":
+        if problem.code in ("expression", "required_unreadable"):
             error_key = f"surveys.expression_error.{details.get('error', 'other')}"
             detail = details.get("detail", "")
             details["error"] = catalogue.plain(language, error_key, detail=detail)

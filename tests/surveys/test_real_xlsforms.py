@@ -151,7 +151,7 @@ class Answerer:
         elif kind is QuestionType.GEOPOINT:
             tries = [("location", ""), ("text", "33.3152, 44.3661")]
         elif kind in (QuestionType.GEOTRACE, QuestionType.GEOSHAPE):
-            tries = [("text", "33.31 44.36; 33.32 44.37; 33.33 44.35; 33.31 44.36")]
+            tries = [("trace", "33.31 44.36; 33.32 44.37; 33.33 44.35")]
         elif kind in (QuestionType.IMAGE, QuestionType.FILE):
             tries = [("photo", "")]
         elif kind is QuestionType.AUDIO:
@@ -176,6 +176,12 @@ class Answerer:
             self.user.press(refreshed, data=done)
         elif kind == "text":
             self.user.send(payload)
+        elif kind == "trace":  # the points, then Done
+            self.user.send(payload)
+            await self.bot.idle()
+            refreshed = self.prompt()
+            done = next(d for _, d in _buttons(refreshed) if _value(d) == "~done")
+            self.user.press(refreshed, data=done)
         elif kind == "location":
             self.user.send_location()
         elif kind == "photo":

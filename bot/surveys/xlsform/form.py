@@ -116,6 +116,8 @@ class Question:
     choice_filter: str | None = None
     required_messages: dict[str, str] = field(default_factory=dict)
     parameters: dict[str, str] = field(default_factory=dict)
+    required_if: str | None = None  # `required` given as an expression, evaluated when asked
+    default_dynamic: bool = False  # `default` is an expression (today(), ${other}), not a value
 
     def __post_init__(self) -> None:
         if not self.key:
@@ -161,6 +163,8 @@ _QUESTION_DEFAULTS: dict[str, Any] = {
     "choice_filter": None,
     "required_messages": {},
     "parameters": {},
+    "required_if": None,
+    "default_dynamic": False,
 }
 
 

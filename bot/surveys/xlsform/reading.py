@@ -23,6 +23,7 @@ from typing import Any
 
 from pyxform.errors import PyXFormError
 from pyxform.question_type_dictionary import QUESTION_TYPE_DICT
+from pyxform.utils import default_is_dynamic
 from pyxform.xls2json import workbook_to_json
 from pyxform.xls2json_backends import get_xlsform
 
@@ -43,6 +44,7 @@ LONG_FORM = 60  # asked questions; more is a warning that the form may be long f
 MAX_WARNINGS = 25
 
 _TRUE = frozenset({"yes", "true", "true()", "1"})
+_FALSE = frozenset({"", "no", "false", "false()", "0"})
 _LANGUAGE_CODE = re.compile(r"\(\s*([A-Za-z]{2,3}(?:-[A-Za-z0-9]+)?)\s*\)\s*$")
 _LANGUAGE_NAMES = {
     "english": "en",
@@ -236,6 +238,13 @@ def language_code(key: str, default_language: str | None) -> str | None:
         return code if code in LANGUAGES else None
     code = _LANGUAGE_NAMES.get(text.lower())
     return code
+
+
+def _dynamic(default: Any, kind: QuestionType) -> bool:
+    """Whether a `default` is an expression, as pyxform decides (dates keep their dashes)."""
+    text = str(default or "").strip()
+    element = "dateTime" if kind is QuestionType.DATETIME else kind.value
+    return bool(text) and bool(default_is_dynamic(text, element))
 
 
 def _parameters(value: Any) -> dict[str, str]:
@@ -451,8 +460,6 @@ class _Builder:
         text = str(source).strip()
         if not text:
             return None
-        if column == "required":
-            return text
         try:
             parse(text, fields)
         except ExpressionError as error:
@@ -477,7 +484,16 @@ class _Builder:
             labels = hints or (
                 dict.fromkeys(LANGUAGES, name) if kind not in _PRELOAD.values() else {}
             )
-        required_source = str(bind.get("required", "")).strip().lower()
+        required_text = str(bind.get("required", "")).strip()
+        required_source = required_text.lower()
+        required_if = None
+        if required_source not in _TRUE and required_source not in _FALSE:
+            try:
+                parse(required_text)
+                required_if = required_text
+            except ExpressionError as error:  # ODK reads it as a missing node: not required
+                problem = _expression_problem(row, "required", required_text, error)
+                self.warn(dataclasses.replace(problem, code="required_unreadable"))
         options, list_name = self.options(node, kind, row)
         if kind in (QuestionType.SELECT_ONE, QuestionType.SELECT_MULTIPLE) and not options:
             kind = QuestionType.TEXT  # choices from a file the workbook lacks: typed
@@ -491,6 +507,7 @@ class _Builder:
                 "row": row,
                 "hints": hints,
                 "required": required_source in _TRUE,
+                "required_if": required_if,
                 "relevant": self.expression(bind.get("relevant"), row, "relevant"),
                 "constraint": self.expression(bind.get("constraint"), row, "constraint"),
                 "constraint_messages": self.complete(
@@ -506,6 +523,7 @@ class _Builder:
                 "repeats": tuple(i for i in sections if self.sections[i]["repeat"]),
                 "calculation": self.expression(bind.get("calculate"), row, "calculation"),
                 "default": str(default).strip() if default not in (None, "") else None,
+                "default_dynamic": _dynamic(default, kind),
                 "read_only": str(bind.get("readonly", "")).strip().lower() in _TRUE,
                 "appearance": str(control.get("appearance") or "").strip().lower(),
                 "choice_filter": self.choice_filter(node, row),
