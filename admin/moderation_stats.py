@@ -124,14 +124,24 @@ async def stats_command(update: Update, ctx: HiwarContext) -> None:
 async def export_command(update: Update, ctx: HiwarContext) -> None:
     user, chat = update.effective_user, update.effective_chat
     assert user is not None and chat is not None
+    words = list(ctx.args or [])
+    hxl = any(word.lower() == "hxl" for word in words)  # adds the HXL hashtag row
     try:
-        filters = parse_filters(list(ctx.args or []))
+        filters = parse_filters([word for word in words if word.lower() != "hxl"])
     except BadFilter as error:
         await say(update, ctx, "moderation.queue.bad_filter", word=error.word)
         return
     try:
         async with ctx.unit_of_work() as uow:
-            files = await export_cases(uow, user.id, filters, ctx.services.clock.now())
+            files = await export_cases(
+                uow,
+                user.id,
+                filters,
+                ctx.services.clock.now(),
+                catalogue=ctx.services.catalogue,
+                language=ctx.language,
+                hxl=hxl,
+            )
             await uow.commit()
     except NotStaff:
         await unknown_command(update, ctx)

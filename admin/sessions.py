@@ -8,21 +8,22 @@ button pressed after someone else changed the session acts on nothing.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from datetime import datetime
 from typing import Any
 
 from markupsafe import Markup
-from telegram import Update
+from telegram import Document, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from admin.access import StaffCallback, staff_only
-from bot.engines import flows
+from bot.engines import flows, qr
 from bot.engines.disclosure import wording
 from bot.engines.flows import FlowRegistry
 from bot.engines.numbers import parse_integer
 from bot.engines.outbox import Button
-from bot.engines.roles import Role
+from bot.engines.roles import Role, may_act, roles_of
 from bot.runtime.context import HiwarContext, Services
 from bot.runtime.replies import remove_buttons, say, show_flow_reply
 from bot.sessions import checkin as session_checkin
@@ -40,9 +41,11 @@ from bot.sessions.lifecycle import (
     session_variables,
 )
 from bot.sessions.organiser_input import InvalidSessionInput
+from handlers import flow_input
 
 PREFIX = "sadm:"
 MAX_LISTED_CODES = 60
+MAX_PHOTO_BYTES = 20_000_000
 
 staff_commands = (
     ("newsession", "sessions.commands.newsession"),
@@ -319,6 +322,37 @@ async def check_in(update: Update, ctx: HiwarContext) -> None:
     if not text.strip():
         await say(update, ctx, "sessions.checkin.usage")
         return
+    await _check_in_text(update, ctx, text)
+
+
+async def door_photo(update: Update, ctx: HiwarContext) -> bool:
+    """An organiser's photo sent outside any flow: the QR of a ticket is read and checked in.
+    Anyone else's photo is left to the next handler (members see the usual hint)."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None or not (message.photo or _is_image(message.document)):
+        return False
+    async with ctx.services.database.unit_of_work() as uow:
+        if not may_act(await roles_of(uow, user.id), {Role.ORGANISER}):
+            return False
+    file_id = message.photo[-1].file_id if message.photo else message.document.file_id  # type: ignore[union-attr]
+    telegram_file = await ctx.bot.get_file(file_id)
+    if (telegram_file.file_size or 0) > MAX_PHOTO_BYTES:
+        await say(update, ctx, "sessions.door.no_qr")
+        return True
+    image = bytes(await telegram_file.download_as_bytearray())
+    texts = await asyncio.to_thread(qr.read_qr, image)
+    if not texts:
+        await say(update, ctx, "sessions.door.no_qr")
+        return True
+    await _check_in_text(update, ctx, texts[0][:64])
+    return True
+
+
+def _is_image(document: Document | None) -> bool:
+    return document is not None and (document.mime_type or "").startswith("image/")
+
+
+async def _check_in_text(update: Update, ctx: HiwarContext, text: str) -> None:
     try:
         async with ctx.unit_of_work() as uow:
             ticket = await session_checkin.check_in(
@@ -392,3 +426,4 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     ):
         application.add_handler(CommandHandler(name, organisers(callback), filters=private))
     application.add_handler(CallbackQueryHandler(organisers(on_button), pattern=f"^{PREFIX}"))
+    flow_input.on_media_without_flow(door_photo)

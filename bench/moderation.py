@@ -191,7 +191,14 @@ async def export_memory(database: Database) -> tuple[float, int, float]:
     tracemalloc.start()
     started = time.perf_counter()
     async with database.unit_of_work() as uow:
-        files = await export_cases(uow, MODERATOR, QueueFilters(), NOW)
+        files = await export_cases(
+            uow,
+            MODERATOR,
+            QueueFilters(),
+            NOW,
+            catalogue=Catalogue(ZoneInfo("Asia/Baghdad")),
+            language="ar",
+        )
     elapsed = time.perf_counter() - started
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()

@@ -20,6 +20,8 @@ Handler = Callable[[Update, HiwarContext], Awaitable[None]]
 _ASK_BEFORE_CANCEL: dict[str, Handler] = {}
 # What a newcomer's first text message does when no flow is in progress (onboarding).
 _NO_FLOW_TEXT: list[Callable[[Update, HiwarContext], Awaitable[bool]]] = []
+# What a photo or file does when no flow is in progress (a ticket photo at the door).
+_NO_FLOW_MEDIA: list[Callable[[Update, HiwarContext], Awaitable[bool]]] = []
 
 
 def ask_before_cancel(flow: str, ask: Handler) -> None:
@@ -31,6 +33,14 @@ def on_text_without_flow(handler: Callable[[Update, HiwarContext], Awaitable[boo
     """Try `handler` on text sent with no flow in progress; True means it answered."""
     if handler not in _NO_FLOW_TEXT:
         _NO_FLOW_TEXT.append(handler)
+
+
+def on_media_without_flow(
+    handler: Callable[[Update, HiwarContext], Awaitable[bool]],
+) -> None:
+    """Try `handler` on media sent with no flow in progress; True means it answered."""
+    if handler not in _NO_FLOW_MEDIA:
+        _NO_FLOW_MEDIA.append(handler)
 
 
 def media_of(update: Update) -> Media | None:
@@ -97,8 +107,12 @@ async def on_media(update: Update, ctx: HiwarContext) -> None:
     media = media_of(update)
     assert media is not None
     caption = update.effective_message.caption if update.effective_message else None
-    if not await _feed(update, ctx, FlowInput(media=media, text=caption), None):
-        await say(update, ctx, "flow.no_flow_hint")
+    if await _feed(update, ctx, FlowInput(media=media, text=caption), None):
+        return
+    for handler in _NO_FLOW_MEDIA:
+        if await handler(update, ctx):
+            return
+    await say(update, ctx, "flow.no_flow_hint")
 
 
 async def on_location(update: Update, ctx: HiwarContext) -> None:

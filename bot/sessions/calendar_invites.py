@@ -4,13 +4,12 @@ show the right hour wherever the phone is set."""
 
 from __future__ import annotations
 
-import io
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import segno
 from icalendar import Calendar, Event
 
+from bot.engines import qr
 from bot.sessions.registration import Ticket
 
 
@@ -41,6 +40,5 @@ def calendar_filename(session_id: int) -> str:
 
 
 def qr_png(text: str) -> bytes:
-    buffer = io.BytesIO()
-    segno.make(text, error="m").save(buffer, kind="png", scale=10, border=3)
-    return buffer.getvalue()
+    """The ticket's QR image: a standard QR code (never Micro QR), large modules."""
+    return qr.qr_png(text)

@@ -9,16 +9,14 @@ counts that would reveal them as "hidden", so that no cell points at an individu
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import datetime
 
-from openpyxl import Workbook
 from sqlalchemy import select
 
 from bot.engines.audit import record_action
 from bot.engines.disclosure import Figure, TableInput, Wording, protect_tables
+from bot.engines.spreadsheets import CellValue, Column, Spreadsheet, csv_bytes
 from bot.members.demographics import (
     AGE_GROUPS,
     GENDERS,
@@ -160,75 +158,86 @@ def value_label(catalogue: Catalogue, language: str, dimension: str, value: str)
     return catalogue.plain(language, key[dimension](value))
 
 
-def _local(moment: datetime | None, catalogue: Catalogue) -> str:
-    return (
-        "" if moment is None else moment.astimezone(catalogue.timezone).strftime("%Y-%m-%d %H:%M")
-    )
+def figure_cell(figure: Figure, words: Wording) -> int | str:
+    """A released count as a spreadsheet cell: a number, or the reader's "<5"/"hidden"."""
+    return figure.value if figure.value is not None and not figure.hidden else words.of(figure)
 
 
-def _table(
-    report: AttendeesReport, catalogue: Catalogue, language: str
-) -> tuple[list[str], list[list[str | int]]]:
+def _columns(catalogue: Catalogue, language: str) -> list[Column]:
     def label(key: str) -> str:
         return catalogue.plain(language, f"sessions.export.{key}")
 
-    header = [
-        label(key)
-        for key in ("session", "code", "status", "position", "registered_at", "checked_in_at")
+    return [
+        Column(
+            catalogue.plain(language, "sessions.export_more.session_id"), "number", "#event+id"
+        ),
+        Column(label("session"), "text", "#event+name"),
+        Column(label("code"), "text", "#code"),
+        Column("status", "code", "#status+code"),
+        Column(label("status"), "label", "#status+name"),
+        Column(label("position"), "number", "#indicator+position"),
+        Column(label("registered_at"), "datetime", "#date+registered"),
+        Column(label("checked_in_at"), "datetime", "#date+attended"),
     ]
+
+
+def _rows(report: AttendeesReport, catalogue: Catalogue, language: str) -> list[list[CellValue]]:
     title = report.session.title(language)
-    body: list[list[str | int]] = [
+    return [
         [
+            report.session.id,
             title,
             row.code,
-            label(f"status_{row.status}"),
-            row.position or "",
-            _local(row.registered_at, catalogue),
-            _local(row.checked_in_at, catalogue),
+            row.status,
+            catalogue.plain(language, f"sessions.export.status_{row.status}"),
+            row.position or None,
+            row.registered_at,
+            row.checked_in_at,
         ]
         for row in report.rows
     ]
-    return header, body
 
 
 def attendees_csv(report: AttendeesReport, catalogue: Catalogue, language: str) -> bytes:
     """UTF-8 with a byte-order mark, so Excel opens Arabic text correctly."""
-    header, body = _table(report, catalogue, language)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(header)
-    writer.writerows(body)
-    return buffer.getvalue().encode("utf-8-sig")
+    return csv_bytes(
+        _columns(catalogue, language),
+        _rows(report, catalogue, language),
+        timezone=catalogue.timezone,
+    )
 
 
 def attendees_xlsx(
     report: AttendeesReport, catalogue: Catalogue, language: str, words: Wording
 ) -> bytes:
-    header, body = _table(report, catalogue, language)
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "attendees"
-    sheet.sheet_view.rightToLeft = language == "ar"
-    sheet.append(header)
-    for row in body:
-        sheet.append(row)
-    counts = workbook.create_sheet("counts")
-    counts.sheet_view.rightToLeft = language == "ar"
-    counts.append(
+    """Two sheets (attendees, counts), formatted by `bot.engines.spreadsheets`."""
+
+    def label(key: str) -> str:
+        return catalogue.plain(language, f"sessions.export.{key}")
+
+    book = Spreadsheet(timezone=catalogue.timezone, right_to_left=language == "ar")
+    book.table("attendees", _columns(catalogue, language), _rows(report, catalogue, language))
+    count_columns = [
+        Column("dimension", "code"),
+        Column(label("dimension"), "label"),
+        Column("value", "code"),
+        Column(label("value"), "label"),
+        Column(label("registered"), "number"),
+        Column(label("attended"), "number"),
+    ]
+    book.table(
+        "counts",
+        count_columns,
         [
-            catalogue.plain(language, f"sessions.export.{key}")
-            for key in ("dimension", "value", "registered", "attended")
-        ]
-    )
-    for count in report.counts:
-        counts.append(
             [
-                catalogue.plain(language, f"sessions.export.dimension_{count.dimension}"),
+                count.dimension,
+                label(f"dimension_{count.dimension}"),
+                count.value,
                 value_label(catalogue, language, count.dimension, count.value),
-                words.of(count.registered),
-                words.of(count.attended),
+                figure_cell(count.registered, words),
+                figure_cell(count.attended, words),
             ]
-        )
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+            for count in report.counts
+        ],
+    )
+    return book.to_bytes()

@@ -328,10 +328,12 @@ class FakeBotApi:
             "file_path": path,
         }
 
-    def add_user_file(self, file_id: str, file_name: str, content: bytes) -> None:
+    def add_user_file(
+        self, file_id: str, file_name: str, content: bytes, *, folder: str = "documents"
+    ) -> None:
         """Make bytes downloadable (getFile + /file/bot…) under a file id a user sent."""
         with self._lock:
-            self._uploaded_files[file_id] = (f"documents/{file_id}/{file_name}", content)
+            self._uploaded_files[file_id] = (f"{folder}/{file_id}/{file_name}", content)
 
     async def _dispatch(self, method: str, params: Params, files: Files) -> Any:
         if method == "getUpdates":

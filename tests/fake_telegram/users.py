@@ -95,6 +95,17 @@ class SimulatedUser:
             )
         )
 
+    def upload_photo(self, content: bytes, caption: str | None = None) -> int:
+        """Send a photo whose bytes the bot can download with getFile (every size gives them:
+        the fake does not rescale)."""
+        update = factories.photo_message(
+            self.user, caption=caption, chat=self.chat, message_id=self._next_message_id()
+        )
+        for size in update["message"]["photo"]:
+            size["file_size"] = len(content)
+            self.api.add_user_file(size["file_id"], "photo.png", content, folder="photos")
+        return self._push(update)
+
     def send_sticker(self) -> int:
         """Send a sticker."""
         return self._push(

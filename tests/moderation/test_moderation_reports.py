@@ -8,8 +8,10 @@ import io
 from datetime import timedelta
 
 from openpyxl import load_workbook
+from sqlalchemy import update
 
 from bot.engines.roles import Role
+from storage.models import Member
 from tests.fake_telegram import FakeBotApi
 from tests.grievances.test_grievance_steps import member_who_consented, running_bot, staff_member
 from tests.moderation.test_moderation_steps import new_case, seed_cases
@@ -67,16 +69,54 @@ async def test_export_has_no_identity_no_free_text_and_no_safeguarding_for_moder
         raw = csv_message.document_bytes or b""
         assert raw.startswith(b"\xef\xbb\xbf")
         rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
-        assert rows[0][0] == "reference" and len(rows) == 16
+        assert rows[0][:3] == ["reference", "status", "Status"] and len(rows) == 16
         assert str(REPORTER) not in raw.decode() and "seeded" not in raw.decode()
-        assert all(row[7] == "no" for row in rows[1:])
-        workbook = load_workbook(io.BytesIO(xlsx_message.document_bytes or b""), read_only=True)
-        assert sum(1 for _ in workbook.active.iter_rows()) == 16
+        safeguarding = rows[0].index("safeguarding")
+        assert all(row[safeguarding : safeguarding + 2] == ["no", "No"] for row in rows[1:])
+        # Times are local date-times (TIMEZONE), never UTC text.
+        created = rows[0].index("created_at")
+        assert all(len(row[created]) == 16 and "+" not in row[created] for row in rows[1:])
+        workbook = load_workbook(io.BytesIO(xlsx_message.document_bytes or b""))
+        sheet = workbook["grievances"]
+        assert sheet.max_row == 16 and sheet.freeze_panes == "A2"
+        assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, sheet.max_column).column_letter}16"
+        header = [cell.value for cell in sheet[1]]
+        governorate = header.index("governorate")
+        assert {row[governorate].value for row in sheet.iter_rows(min_row=2)} == {"anbar"}
+        assert {row[governorate + 1].value for row in sheet.iter_rows(min_row=2)} == {"Anbar"}
+        priority = header.index("priority")
+        assert all(row[priority].data_type == "n" for row in sheet.iter_rows(min_row=2))
+        assert sheet.cell(2, priority + 2).value in {"Can wait", "Soon", "Urgent"}
+        assert sheet.cell(2, header.index("created_at") + 1).is_date
+        assert not sheet.sheet_view.rightToLeft
 
         lead = await staff_member(bot, 9604, Role.SAFEGUARDING)
         lead.command("/export")
         lead_csv = await lead.reply(timeout=20)
         assert (lead_csv.document_bytes or b"").decode("utf-8-sig").count("\n") == 17
+
+        # An Arabic-speaking moderator reads labels in Arabic, right to left, and may ask
+        # for the HXL hashtag row.
+        arabic = await staff_member(bot, 9606, Role.MODERATOR)
+        async with bot.db.unit_of_work() as uow:
+            await uow.session.execute(
+                update(Member).where(Member.user_id == 9606).values(language="ar")
+            )
+            await uow.commit()
+        arabic.command("/export hxl gov=anbar")
+        arabic_csv = await arabic.reply(timeout=20)
+        arabic_xlsx = await arabic.reply(timeout=20)
+        await arabic.reply(timeout=20)
+        table = list(
+            csv.reader(io.StringIO((arabic_csv.document_bytes or b"").decode("utf-8-sig")))
+        )
+        assert "#adm1+name" in table[1] and "#sector+code" in table[1] and len(table) == 17
+        sheet = load_workbook(io.BytesIO(arabic_xlsx.document_bytes or b""))["grievances"]
+        assert sheet.sheet_view.rightToLeft and sheet.freeze_panes == "A3"
+        header = [cell.value for cell in sheet[1]]
+        assert header[header.index("governorate") + 1] == "المحافظة"
+        assert sheet.cell(3, header.index("governorate") + 2).value == "الأنبار"
+        assert sheet.cell(2, header.index("category") + 2).value == "#sector+name"
 
 
 async def test_you_said_we_did_reaches_the_governorate_in_aggregate(

@@ -197,20 +197,33 @@ async def test_an_organiser_publishes_in_arabic_and_the_session_runs_end_to_end(
         b"\xef\xbb\xbf"
     )
     table = list(csv.reader(io.StringIO(csv_file.document_bytes.decode("utf-8-sig"))))
-    assert table[0][:3] == ["الجلسة", "الرمز", "الحالة"]
-    assert {row[1] for row in table[1:]} == {codes[1001], codes[1002], codes[1003], codes[1004]}
-    assert all(row[0] == TITLE_AR for row in table[1:])
+    assert table[0][:5] == ["رقم الجلسة", "الجلسة", "الرمز", "status", "الحالة"]
+    assert {row[2] for row in table[1:]} == {codes[1001], codes[1002], codes[1003], codes[1004]}
+    assert all(row[1] == TITLE_AR and row[0] == str(session_id) for row in table[1:])
+    checked_in = [row[7] for row in table[1:] if row[2] == codes[1001]]
+    assert checked_in == [bot.clock.now().astimezone(BAGHDAD).strftime("%Y-%m-%d %H:%M")]
     assert xlsx_file.document_bytes is not None
     workbook = load_workbook(io.BytesIO(xlsx_file.document_bytes))
     sheet = workbook["attendees"]
-    assert sheet.cell(1, 1).value == "الجلسة" and sheet.cell(2, 1).value == TITLE_AR
-    statuses = {sheet.cell(r, 3).value for r in range(2, sheet.max_row + 1)}
-    assert statuses == {"مؤكد", "قائمة الانتظار"}
+    # Excel-ready: frozen header, a filter, right-to-left for Arabic, real number and
+    # date-time cells (local time), and the code beside its Arabic label.
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:H5"
+    assert sheet.sheet_view.rightToLeft
+    assert sheet.cell(1, 2).value == "الجلسة" and sheet.cell(2, 2).value == TITLE_AR
+    assert sheet.cell(2, 1).value == session_id and sheet.cell(2, 1).data_type == "n"
+    statuses = {(sheet.cell(r, 4).value, sheet.cell(r, 5).value) for r in range(2, 6)}
+    assert statuses == {("confirmed", "مؤكد"), ("waiting", "قائمة الانتظار")}
+    arrived = [
+        sheet.cell(r, 8).value for r in range(2, 6) if sheet.cell(r, 3).value == codes[1001]
+    ]
+    assert arrived == [bot.clock.now().astimezone(BAGHDAD).replace(tzinfo=None, microsecond=0)]
+    assert sheet.cell(2, 7).is_date and sheet.cell(2, 7).number_format == "yyyy-mm-dd hh:mm"
+    assert sheet.column_dimensions["B"].width >= len(TITLE_AR)
     counts = [tuple(c.value for c in row) for row in workbook["counts"].iter_rows(min_row=2)]
     # All three are from Nineveh, aged 18-24: those rows only repeat the published totals
     # (3 registered, 2 checked in). Split by gender, every figure is withheld.
-    assert ("المحافظة", "نينوى", "3", "2") in counts
-    assert {row[2:] for row in counts if row[0] == "الجنس"} == {("محجوب", "محجوب")}
+    assert ("governorate", "المحافظة", "nineveh", "نينوى", 3, 2) in counts
+    assert {row[4:] for row in counts if row[0] == "gender"} == {("محجوب", "محجوب")}
     assert "&amp;" not in summary.content and "محجوب" in summary.content  # escaped once
 
     # After the end, those checked in are invited to give feedback.
