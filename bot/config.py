@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 
+from storage.sealing import WeakKey, check_keys, split_keys
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/hiwar.db"
 SUPPORTED_LANGUAGES = ("ar", "en")
 _TOKEN_SHAPE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{5,}$")
@@ -157,6 +159,10 @@ def load_settings(
         raise ConfigError(f"PORT must be between 1 and 65535, got {port}")
 
     data_key = get("DATA_KEY")
+    try:
+        check_keys(split_keys(data_key))
+    except WeakKey as error:
+        raise ConfigError(str(error)) from None
     return Settings(
         bot_token=Secret(token) if token else None,
         telegram_api_url=api_url,

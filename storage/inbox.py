@@ -17,6 +17,61 @@ DONE = "done"
 FAILED = "failed"
 
 
+# Profile data no handler reads: dropped from every user and chat of an update before it is
+# stored (a member's name, username or phone number would otherwise sit beside their words).
+_PROFILE_FIELDS = frozenset(
+    {
+        "last_name",
+        "username",
+        "usernames",
+        "active_usernames",
+        "phone_number",
+        "vcard",
+        "bio",
+        "photo_url",
+        "is_premium",
+        "added_to_attachment_menu",
+        "emoji_status_custom_emoji_id",
+        "forward_sender_name",
+        "author_signature",
+        "sender_business_bot",
+    }
+)
+
+
+def minimised(value: Any, parent: str = "") -> Any:
+    """The update with names, usernames, phone numbers and profile data removed.
+
+    python-telegram-bot needs a user's `first_name`, so users keep an empty one; a shared
+    contact keeps empty required fields only; a chat's photo (profile picture) is dropped.
+    """
+    if isinstance(value, list):
+        return [minimised(item, parent) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if parent == "contact":
+        return {"phone_number": "", "first_name": ""}
+    result: dict[str, Any] = {}
+    is_user = "is_bot" in value
+    is_chat = "type" in value and "id" in value
+    for key, item in value.items():
+        if key in _PROFILE_FIELDS:
+            continue
+        if key == "first_name":
+            if is_user:
+                result[key] = ""
+            continue
+        if key == "photo" and is_chat:
+            continue
+        result[key] = minimised(item, key)
+    return result
+
+
+def coarse(moment: datetime) -> datetime:
+    """The hour of `moment`: kept where an exact time could link a member to a report."""
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
 @dataclass(frozen=True)
 class IncomingUpdate:
     update_id: int
@@ -50,7 +105,7 @@ async def store_incoming(
             {
                 "update_id": item.update_id,
                 "chat_key": item.chat_key,
-                "payload": item.payload,
+                "payload": minimised(item.payload),
                 "status": PENDING,
                 "attempts": 0,
                 "received_at": now,
@@ -116,7 +171,17 @@ async def mark_done(
     result = await session.execute(
         update(InboxUpdate)
         .where(InboxUpdate.update_id == update_id, InboxUpdate.status == PENDING)
-        .values(status=status, payload=None, processed_at=now, error=error)
+        # Only the update id is kept, for de-duplication: no payload, no chat, and times
+        # coarsened to the hour so they cannot be matched with the time of a report.
+        .values(
+            status=status,
+            payload=None,
+            chat_key=0,
+            received_at=coarse(now),
+            next_attempt_at=coarse(now),
+            processed_at=coarse(now),
+            error=error,
+        )
         .execution_options(synchronize_session=False)  # no inbox objects are ever loaded
     )
     if getattr(result, "rowcount", 0) != 1:
@@ -145,6 +210,17 @@ async def purge_handled(session: AsyncSession, older_than: datetime) -> int:
         )
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def forget_chat(session: AsyncSession, chat_key: int) -> None:
+    """/deletemydata: handled updates of the chat no longer name it (pending ones are
+    unlinked when they are handled)."""
+    await session.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.chat_key == chat_key, InboxUpdate.status != PENDING)
+        .values(chat_key=0)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def take_chat_lease(

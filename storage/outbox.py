@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Member, OutboxMessage, UtcDateTime
+from storage.models import Member, OutboxMessage, StaffRole, UtcDateTime
 from storage.upsert import insert_for
 
 PENDING = "pending"
@@ -278,3 +278,42 @@ async def record_outcomes(
                 for item in postponed
             ],
         )
+
+
+async def forget_chat(session: AsyncSession, chat_id: int, now: datetime) -> None:
+    """/deletemydata: messages still waiting for the member are dropped (those queued by
+    this very change, at `now`, stay), and sent ones no longer name the chat."""
+    await session.execute(
+        delete(OutboxMessage).where(
+            OutboxMessage.chat_id == chat_id,
+            OutboxMessage.status == PENDING,
+            OutboxMessage.created_at < now,
+        )
+    )
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.chat_id == chat_id, OutboxMessage.status.not_in((PENDING, SENDING)))
+        .values(chat_id=0, sent_message_id=None)
+    )
+
+
+async def scrub_finished(session: AsyncSession, older_than: datetime) -> int:
+    """Finished messages to members older than the de-duplication window keep no text, no
+    chat and only coarse times (staff chats keep theirs: replies to cards are looked up)."""
+    staff = select(StaffRole.user_id)
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.status.not_in((PENDING, SENDING)),
+            OutboxMessage.finished_at < older_than,
+            OutboxMessage.chat_id > 0,
+            OutboxMessage.chat_id.not_in(staff),
+        )
+        .values(
+            chat_id=0,
+            sent_message_id=None,
+            payload={"finished": True},
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

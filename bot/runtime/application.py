@@ -49,7 +49,7 @@ from handlers import sessions as member_sessions
 from handlers import subscriptions as member_subscriptions
 from handlers import surveys as member_surveys
 from messages import shared_catalogue
-from storage import inbox, leases, outbox, tasks
+from storage import inbox, leases, outbox, sealing, tasks
 from storage.database import Database
 from storage.errors import is_database_unavailable
 from storage.migrate import upgrade_database
@@ -231,6 +231,8 @@ class HiwarRuntime:
     async def start(self) -> None:
         settings, tuning = self.settings, self.tuning
         token = settings.require_token()
+        # Everything sealed at rest uses DATA_KEY's cipher, from the first row written.
+        sealing.configure(settings.data_key.reveal() if settings.data_key else None)
         self.database = Database(settings.database_url, pool_size=tuning.pool_size)
         database = self.database
         await when_database_available(lambda: upgrade_database(database))

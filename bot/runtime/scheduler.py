@@ -13,7 +13,7 @@ from datetime import timedelta
 
 from bot.clock import Every
 from bot.runtime.context import Services
-from storage import inbox, tasks
+from storage import inbox, outbox, tasks
 from storage.errors import is_database_unavailable
 
 logger = logging.getLogger(__name__)
@@ -23,6 +23,8 @@ RELEASE_CHECK_EVERY = timedelta(seconds=5)  # claims of a dead instance: no need
 MAX_ATTEMPTS = 10
 MAX_ROUNDS = 8
 INBOX_RETENTION = timedelta(days=3)
+# Finished messages to members keep their chat this long (then `outbox.scrub_finished`).
+OUTBOX_DEDUPE_WINDOW = timedelta(days=7)
 
 
 class TaskRunner:
@@ -96,8 +98,8 @@ class TaskRunner:
 
     async def purge_old_inbox_rows(self) -> int:
         async with self.services.database.unit_of_work() as uow:
-            removed = await inbox.purge_handled(
-                uow.session, self.services.clock.now() - INBOX_RETENTION
-            )
+            now = self.services.clock.now()
+            removed = await inbox.purge_handled(uow.session, now - INBOX_RETENTION)
+            await outbox.scrub_finished(uow.session, now - OUTBOX_DEDUPE_WINDOW)
             await uow.commit()
         return removed

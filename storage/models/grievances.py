@@ -31,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import AutoId, Base, UtcDateTime
+from storage.sealing import SealedJSON
 
 
 class Grievance(Base):
@@ -47,7 +48,7 @@ class Grievance(Base):
     governorate: Mapped[str] = mapped_column(String(32))
     area: Mapped[str | None] = mapped_column(Text)  # sealed
     description: Mapped[str] = mapped_column(Text)  # sealed
-    media: Mapped[list[dict[str, str]]] = mapped_column(JSON)  # [{"kind", "file_id"}]
+    media: Mapped[list[dict[str, str]]] = mapped_column(SealedJSON)  # [{"kind", "file_id"}]
     urgency: Mapped[str] = mapped_column(String(16))
     risk_flags: Mapped[list[str]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -96,7 +97,7 @@ class GrievanceEntry(Base):
     kind: Mapped[str] = mapped_column(String(16))
     actor_id: Mapped[int | None] = mapped_column(BigInteger)
     text: Mapped[str | None] = mapped_column(Text)  # sealed
-    media: Mapped[list[dict[str, str]]] = mapped_column(JSON)
+    media: Mapped[list[dict[str, str]]] = mapped_column(SealedJSON)
     details: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 

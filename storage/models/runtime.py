@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import AutoId, Base, UtcDateTime
+from storage.sealing import SealedJSON, SealedKey
 
 
 class InboxUpdate(Base):
@@ -22,7 +23,7 @@ class InboxUpdate(Base):
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     chat_key: Mapped[int] = mapped_column(BigInteger)
-    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True))
+    payload: Mapped[dict[str, Any] | None] = mapped_column(SealedJSON(none_as_null=True))
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -61,7 +62,7 @@ class FlowState(Base):
     user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     flow: Mapped[str] = mapped_column(String(64))
     step: Mapped[str] = mapped_column(String(64))
-    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    data: Mapped[dict[str, Any]] = mapped_column(SealedJSON)
     version: Mapped[int] = mapped_column(Integer, default=1)
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -75,14 +76,14 @@ class OutboxMessage(Base):
     id: Mapped[int] = mapped_column(AutoId, primary_key=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)
     method: Mapped[str] = mapped_column(String(32))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    payload: Mapped[dict[str, Any]] = mapped_column(SealedJSON)
     priority: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claim_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    dedupe_key: Mapped[str | None] = mapped_column(SealedKey(200), unique=True)
     source: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -102,13 +103,13 @@ class ScheduledTask(Base):
 
     id: Mapped[int] = mapped_column(AutoId, primary_key=True)
     kind: Mapped[str] = mapped_column(String(64))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    payload: Mapped[dict[str, Any]] = mapped_column(SealedJSON)
     due_at: Mapped[datetime] = mapped_column(UtcDateTime)
     status: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     claim_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
+    dedupe_key: Mapped[str | None] = mapped_column(SealedKey(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     error: Mapped[str | None] = mapped_column(Text)

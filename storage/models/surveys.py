@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import AutoId, Base, UtcDateTime
+from storage.sealing import SealedJSON, SealedText
 
 
 class Survey(Base):
@@ -46,7 +47,7 @@ class SurveyResponse(Base):
     user_id: Mapped[int | None] = mapped_column(BigInteger)
     response_uid: Mapped[str] = mapped_column(String(32), unique=True)
     language: Mapped[str | None] = mapped_column(String(8))
-    draft: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    draft: Mapped[dict[str, Any] | None] = mapped_column(SealedJSON)
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)
     submitted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     revisions: Mapped[int] = mapped_column(default=0)
@@ -66,4 +67,4 @@ class SurveyAnswer(Base):
         ForeignKey("survey_responses.id", ondelete="CASCADE"), primary_key=True
     )
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
-    value: Mapped[str] = mapped_column(Text)
+    value: Mapped[str] = mapped_column(SealedText)  # sealed

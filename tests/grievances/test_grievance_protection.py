@@ -33,7 +33,7 @@ from tests.support.harness import BotHarness, settings_for
 
 SECRET_TEXT = "Plaintext-marker-7Q: the officer at the Ramadi bridge checkpoint"
 OLD_KEY = Fernet.generate_key().decode()
-NEW_KEY = "a new passphrase that HKDF turns into a Fernet key"
+NEW_KEY = Fernet.generate_key().decode()
 
 
 def sqlite_files(database_url: str) -> list[Path]:
