@@ -14,6 +14,7 @@ import functools
 from typing import Any
 
 from telegram import Update
+from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
@@ -272,7 +273,11 @@ async def send_results(
         id=summary.id,
     )
     await ctx.bot.send_document(
-        chat.id, report.csv, filename=report.csv_name, caption=csv_caption, parse_mode="HTML"
+        chat.id,
+        report.csv,
+        filename=report.csv_name,
+        caption=csv_caption,
+        parse_mode=ParseMode.HTML,
     )
     await ctx.bot.send_document(chat.id, report.xlsx, filename=report.xlsx_name)
     await say(update, ctx, "surveys.results.files_sent")
