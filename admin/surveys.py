@@ -14,6 +14,7 @@ import functools
 from typing import Any
 
 from telegram import Update
+from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
@@ -205,7 +206,13 @@ async def surveys_admin(update: Update, ctx: HiwarContext) -> None:
     await say(update, ctx, "surveys.admin.list", buttons=buttons, surveys=rows)
 
 
-async def _results(update: Update, ctx: HiwarContext, survey_id: int) -> None:
+# `/results ID labels`: the question labels as column headers (Kobo's "labels" export).
+HEADER_WORDS = {"names": "names", "name": "names", "labels": "labels", "label": "labels"}
+
+
+async def _results(
+    update: Update, ctx: HiwarContext, survey_id: int, headers: str = "names"
+) -> None:
     user = update.effective_user
     try:
         async with ctx.unit_of_work() as uow:
@@ -216,10 +223,12 @@ async def _results(update: Update, ctx: HiwarContext, survey_id: int) -> None:
     except SurveyNotFound:
         await say(update, ctx, "surveys.admin.not_found", id=survey_id)
         return
-    await send_results(update, ctx, results)
+    await send_results(update, ctx, results, headers)
 
 
-async def send_results(update: Update, ctx: HiwarContext, results: SurveyResults) -> None:
+async def send_results(
+    update: Update, ctx: HiwarContext, results: SurveyResults, headers: str = "names"
+) -> None:
     """A header, then per choice question its chart and breakdown, then CSV and XLSX."""
     catalogue, language = ctx.services.catalogue, ctx.language
     chat = update.effective_chat
@@ -244,6 +253,7 @@ async def send_results(update: Update, ctx: HiwarContext, results: SurveyResults
         labels,
         chart_caption=footer,
         words=wording(catalogue, language),
+        headers=headers,
     )
     for chart in report.charts:
         variables = breakdown_variables(catalogue, language, chart.result, labels)
@@ -253,19 +263,35 @@ async def send_results(update: Update, ctx: HiwarContext, results: SurveyResults
         if len(text) > BREAKDOWN_LIMIT:
             text = catalogue.render(language, "surveys.results.breakdown_in_xlsx", **variables)
         await send_html(update, ctx, text)
-    for filename, content in ((report.csv_name, report.csv), (report.xlsx_name, report.xlsx)):
-        await ctx.bot.send_document(chat.id, content, filename=filename)
+    repeats = [info.name for info in results.form.sections if info.repeat]
+    csv_caption = catalogue.render(
+        language,
+        "surveys.export.csv_caption",
+        zipped=report.csv_name.endswith(".zip"),
+        repeats=", ".join(repeats),
+        labels=headers == "labels",
+        id=summary.id,
+    )
+    await ctx.bot.send_document(
+        chat.id,
+        report.csv,
+        filename=report.csv_name,
+        caption=csv_caption,
+        parse_mode=ParseMode.HTML,
+    )
+    await ctx.bot.send_document(chat.id, report.xlsx, filename=report.xlsx_name)
     await say(update, ctx, "surveys.results.files_sent")
 
 
 @organisers
 async def results_command(update: Update, ctx: HiwarContext) -> None:
     args = ctx.args or []
-    survey_id = parse_integer(args[0]) if len(args) == 1 else None
-    if survey_id is None or survey_id <= 0:
+    survey_id = parse_integer(args[0]) if len(args) in (1, 2) else None
+    headers = HEADER_WORDS.get(args[1].lower()) if len(args) == 2 else "names"
+    if survey_id is None or survey_id <= 0 or headers is None:
         await say(update, ctx, "surveys.admin.results_usage")
         return
-    await _results(update, ctx, survey_id)
+    await _results(update, ctx, survey_id, headers)
 
 
 @organisers

@@ -7,14 +7,19 @@ Calculations and metadata (start, end, today, deviceid) are columns like any que
 XLSX has one more sheet per repeat, a row per instance, with `_index`, `_parent_table_name`,
 `_parent_index` (the row of the main sheet or enclosing repeat) and `_submission__uuid`.
 No member identity is exported: `_uuid` is the response's random id. The CSV is UTF-8 with a
-byte-order mark so Excel opens Arabic correctly. The XLSX adds a `breakdown` sheet with the
-disaggregated counts (suppressed by `bot.engines.disclosure`) and a `questions` sheet with labels.
+byte-order mark so Excel opens Arabic correctly; a form with repeats gets its CSV as a ZIP of
+one CSV per sheet (`<stem>.csv`, `<stem>-<repeat>.csv`), the same tables as the XLSX sheets.
+Headers are the XLSForm names, or (Kobo's "labels" option, `headers="labels"`) the question
+labels in the organiser's language, with `label/option label` for the 0/1 columns. The XLSX
+adds a `breakdown` sheet with the disaggregated counts (suppressed by `bot.engines.disclosure`)
+and a `questions` sheet with labels.
 """
 
 from __future__ import annotations
 
 import csv
 import re
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC
@@ -45,7 +50,9 @@ def _exported(question: Question) -> bool:
     return question.takes_answer
 
 
-def table_columns(form: SurveyForm, repeat: int | None, headers: str = "names") -> list[Column]:
+def table_columns(
+    form: SurveyForm, repeat: int | None, headers: str = "names", language: str = "en"
+) -> list[Column]:
     """The columns of the main sheet (repeat None) or of one repeat's sheet, Kobo-style:
     group paths as names (or labels), select_multiple as its value then one 0/1 column per
     option."""
@@ -54,18 +61,18 @@ def table_columns(form: SurveyForm, repeat: int | None, headers: str = "names") 
         innermost = question.repeats[-1] if question.repeats else None
         if innermost != repeat or not _exported(question):
             continue
-        title = question.path
-        if headers == "labels" and question.labels:
-            title = question.labels.get("en") or question.path
+        labels = headers == "labels"
+        title = (question.labels.get(language) or question.path) if labels else question.path
         columns.append(Column(title, question))
         if question.type is QuestionType.SELECT_MULTIPLE:
             for option in question.options:
-                columns.append(Column(f"{title}/{option.name}", question, option.name))
+                part = (option.labels.get(language) or option.name) if labels else option.name
+                columns.append(Column(f"{title}/{part}", question, option.name))
     return columns
 
 
-def columns_of(form: SurveyForm) -> list[str]:
-    return [c.name for c in table_columns(form, None)] + list(META_COLUMNS)
+def columns_of(form: SurveyForm, headers: str = "names", language: str = "en") -> list[str]:
+    return [c.name for c in table_columns(form, None, headers, language)] + list(META_COLUMNS)
 
 
 def _cell(column: Column, answers: Mapping[str, str], idx: str = "") -> str:
@@ -105,12 +112,17 @@ def _instances(form: SurveyForm, section: int, results: SurveyResults) -> list[t
 
 
 def repeat_rows(
-    form: SurveyForm, section: int, results: SurveyResults
+    form: SurveyForm,
+    section: int,
+    results: SurveyResults,
+    headers: str = "names",
+    language: str = "en",
 ) -> tuple[list[str], list[list[str]]]:
     """One repeat's sheet: a row per instance, `_index` numbering the sheet's rows and
     `_parent_index` the row of the parent (main sheet or enclosing repeat) it belongs to."""
     info = form.sections[section]
     columns = table_columns(form, section)
+    titles = [c.name for c in table_columns(form, section, headers, language)]
     chain = form.questions[info.start].repeats if info.start < info.end else (section,)
     parent = chain[-2] if len(chain) > 1 else None
     parent_name = form.sections[parent].name if parent is not None else "main"
@@ -118,7 +130,7 @@ def repeat_rows(
     if parent is not None:
         for number, (response, idx) in enumerate(_instances(form, parent, results), start=1):
             parent_rows[(response, idx)] = number
-    header = [c.name for c in columns] + list(_REPEAT_META)
+    header = titles + list(_REPEAT_META)
     rows: list[list[str]] = []
     for response, idx in _instances(form, section, results):
         row = results.rows[response - 1]
@@ -142,13 +154,44 @@ def _is_number(value: str) -> bool:
     return True
 
 
-def responses_csv(results: SurveyResults) -> bytes:
+def _csv(header: list[str], rows: list[list[str]]) -> bytes:
     out = StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns_of(results.form))
-    for number, row in enumerate(results.rows, start=1):
-        writer.writerow([_guard(value) for value in _cells(results.form, row, number)])
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_guard(value) for value in row])
     return out.getvalue().encode("utf-8-sig")
+
+
+def responses_csv(results: SurveyResults, headers: str = "names", language: str = "en") -> bytes:
+    """The main sheet as CSV."""
+    rows = [_cells(results.form, row, number) for number, row in enumerate(results.rows, 1)]
+    return _csv(columns_of(results.form, headers, language), rows)
+
+
+def repeat_sections(form: SurveyForm) -> list[int]:
+    return [index for index, info in enumerate(form.sections) if info.repeat]
+
+
+def responses_csv_export(
+    results: SurveyResults, stem: str, headers: str = "names", language: str = "en"
+) -> tuple[str, bytes]:
+    """(file name, content): `<stem>.csv`, or for a form with repeats `<stem>-csv.zip` with
+    the main sheet and one CSV per repeat (`_index`, `_parent_index` join them)."""
+    main = responses_csv(results, headers, language)
+    repeats = repeat_sections(results.form)
+    if not repeats:
+        return f"{stem}.csv", main
+    out = BytesIO()
+    taken: list[str] = []
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(f"{stem}.csv", main)
+        for section in repeats:
+            header, rows = repeat_rows(results.form, section, results, headers, language)
+            name = _sheet_name(results.form.sections[section].name, taken)
+            taken.append(name)
+            archive.writestr(f"{stem}-{name}.csv", _csv(header, rows))
+    return f"{stem}-csv.zip", out.getvalue()
 
 
 def _typed(kind: QuestionType | None, value: str) -> str | int | float:
@@ -173,14 +216,18 @@ def _sheet_name(name: str, taken: list[str]) -> str:
 
 
 def responses_xlsx(
-    results: SurveyResults, language: str, group_labels: Mapping[str, str], words: Wording
+    results: SurveyResults,
+    language: str,
+    group_labels: Mapping[str, str],
+    words: Wording,
+    headers: str = "names",
 ) -> bytes:
     """The responses, a breakdown sheet and a questions sheet; `group_labels` names the
     governorate/gender/age-group codes (and `not_given`) in the organiser's language."""
     form = results.form
     workbook = Workbook(write_only=True)
     responses = workbook.create_sheet("responses")
-    responses.append(columns_of(form))
+    responses.append(columns_of(form, headers, language))
     kinds: list[QuestionType | None] = [
         c.question.type if c.question is not None and c.option is None else None
         for c in table_columns(form, None)
@@ -192,7 +239,7 @@ def responses_xlsx(
     for section, info in enumerate(form.sections):
         if not info.repeat:
             continue
-        header, rows = repeat_rows(form, section, results)
+        header, rows = repeat_rows(form, section, results, headers, language)
         sheet = workbook.create_sheet(_sheet_name(info.name, workbook.sheetnames))
         sheet.append(header)
         repeat_kinds = [

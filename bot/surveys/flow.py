@@ -22,6 +22,7 @@ list position), `_meta` (start time) and `_resume` (where to continue a saved dr
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime
@@ -282,7 +283,40 @@ class Answers:
             position=idx[-1] if idx else 0,
             items=self._items,
             choice_label=self._choice_label,
+            indexed=self.indexed(repeats, idx),
         )
+
+    def indexed(
+        self, repeats: tuple[int, ...], idx: tuple[int, ...]
+    ) -> Callable[[str, list[tuple[str, int]]], Value]:
+        """indexed-repeat() at any depth: the repeats named get the instance given; a repeat
+        not named is the instance being answered (when the question is inside it), else 1."""
+
+        def read(name: str, pairs: list[tuple[str, int]]) -> Value:
+            target = self.form.find(name)
+            if target is None:
+                return ""
+            given: dict[int, int] = {}
+            for repeat_name, number in pairs:
+                section = self.form.section_by_name.get(repeat_name)
+                if section is None:
+                    return ""
+                given[section] = number
+            chain = self.form.questions[target].repeats
+            chosen: list[int] = []
+            for level, section in enumerate(chain):
+                if section in given:
+                    number = given[section]
+                elif level < len(repeats) and repeats[: level + 1] == chain[: level + 1]:
+                    number = idx[level]
+                else:
+                    number = 1
+                if not 1 <= number <= self.count(section, tuple(chosen)):
+                    return ""
+                chosen.append(number)
+            return self.value(target, tuple(chosen))
+
+        return read
 
     def _items(self, list_name: str) -> list[Mapping[str, str]]:
         options = self.form.lists.get(list_name, ())
@@ -677,16 +711,7 @@ class SurveyFlow:
         base = state.env(index, idx)
         for option in question.options:
             fields = {"name": option.name, **option.fields}
-            env = Environment(
-                base.answers,
-                today=base.today,
-                now=base.now,
-                lookup=base.lookup,
-                position=base.position,
-                field=lambda column, f=fields: f.get(column, ""),  # type: ignore[misc]
-                items=base.items,
-                choice_label=base.choice_label,
-            )
+            env = dataclasses.replace(base, field=_reader(fields))
             try:
                 if to_boolean(evaluate(expression, env)):
                     kept.append(option)
@@ -1062,6 +1087,11 @@ class SurveyFlow:
                 selections[following] = answers[key].split()
                 new_data[SELECTED] = selections
         return Next(following, new_data)
+
+
+def _reader(row: Mapping[str, str]) -> Callable[[str], str]:
+    """A choice's columns, as `choice_filter` reads them."""
+    return lambda column: row.get(column, "")
 
 
 def _layout(question: Question, options: Sequence[Option]) -> tuple[int, int]:

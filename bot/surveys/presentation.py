@@ -106,8 +106,12 @@ def breakdown_variables(
         ]
         name = catalogue.plain(language, f"surveys.results.dimension.{part.dimension}")
         dimensions.append({"name": name, "groups": groups})
+    label = result.question.labels[language]
+    if result.repeat_labels is not None:  # a question inside a repeat: say how it is counted
+        group = result.repeat_labels.get(language) or next(iter(result.repeat_labels.values()))
+        label = catalogue.plain(language, "surveys.repeat_results.label", label=label, group=group)
     return {
-        "label": result.question.labels[language],
+        "label": label,
         "respondents": words.of(result.respondents),
         "counts": [
             {"label": option.labels[language], "count": words.of(count)}

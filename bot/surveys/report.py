@@ -14,7 +14,7 @@ from datetime import datetime
 from bot.engines.audit import record_action
 from bot.engines.disclosure import Wording
 from bot.surveys.charts import choice_chart_png
-from bot.surveys.exports import responses_csv, responses_xlsx
+from bot.surveys.exports import responses_csv_export, responses_xlsx
 from bot.surveys.results import ChoiceResult, SurveyResults, build_results
 from storage.database import UnitOfWork
 
@@ -60,8 +60,12 @@ def render_report(
     *,
     chart_caption: str,
     words: Wording,
+    headers: str = "names",
 ) -> ResultsReport:
+    """`headers`: "names" (the XLSForm names) or "labels" (the question labels in
+    `language`), Kobo's two header choices; a form with repeats gets a ZIP of CSVs."""
     stem = f"survey-{results.summary.id}-{results.form.form_id}"
+    csv_name, csv = responses_csv_export(results, stem, headers, language)
     charts = tuple(
         ChartFile(
             f"{stem}-{result.question.name}.png",
@@ -73,8 +77,8 @@ def render_report(
     return ResultsReport(
         results,
         charts,
-        f"{stem}.csv",
-        responses_csv(results),
+        csv_name,
+        csv,
         f"{stem}.xlsx",
-        responses_xlsx(results, language, group_labels, words),
+        responses_xlsx(results, language, group_labels, words, headers),
     )

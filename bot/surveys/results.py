@@ -52,6 +52,10 @@ class ChoiceResult:
     respondents: Figure  # the people who answered
     counts: tuple[Figure, ...]
     breakdowns: tuple[Breakdown, ...]
+    # For a question inside a repeat, the repeat's labels: each respondent is counted once
+    # per option chosen in any of their instances (people, not instances, so the same
+    # small-count protection applies).
+    repeat_labels: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -76,14 +80,31 @@ class SurveyResults:
     rows: tuple[ResponseRow, ...]
 
 
-def _choice_result(question: Question, respondents: list[Respondent]) -> ChoiceResult:
+def _chosen(question: Question, answers: dict[str, str]) -> set[str]:
+    """The options a respondent chose: in the answer, or in any repeat instance of it."""
+    if not question.repeats:
+        return set(answers.get(question.key, "").split())
+    prefix = f"{question.key}["
+    return {
+        token
+        for key, value in answers.items()
+        if key.startswith(prefix) and key.endswith("]")
+        for token in value.split()
+    }
+
+
+def _choice_result(
+    question: Question, respondents: list[Respondent], form: SurveyForm | None = None
+) -> ChoiceResult:
     names = [option.name for option in question.options]
-    answered = [r for r in respondents if r.row.answers.get(question.key)]
+    chosen = [(r, _chosen(question, r.row.answers)) for r in respondents]
+    answered = [r for r, tokens in chosen if tokens]
     overall: Counter[str] = Counter()
     by_group: dict[str, dict[str, Counter[str]]] = {d: defaultdict(Counter) for d in DIMENSIONS}
     people: dict[str, Counter[str]] = {d: Counter() for d in DIMENSIONS}
-    for respondent in answered:
-        tokens = set(respondent.row.answers[question.key].split())
+    for respondent, tokens in chosen:
+        if not tokens:
+            continue
         overall.update(tokens)
         for dimension in DIMENSIONS:
             group = respondent.profile[dimension]
@@ -113,7 +134,16 @@ def _choice_result(question: Question, respondents: list[Respondent]) -> ChoiceR
     answered_figure = (
         Figure(None, Mark.SMALL) if 0 < answered_count < THRESHOLD else shown(answered_count)
     )
-    return ChoiceResult(question, answered_figure, protected.column_totals, breakdowns)
+    repeat_labels = None
+    if question.repeats and form is not None:
+        repeat = form.sections[question.repeats[-1]]
+        repeat_labels = {k: v or repeat.name for k, v in repeat.labels.items()} or {
+            "en": repeat.name,
+            "ar": repeat.name,
+        }
+    return ChoiceResult(
+        question, answered_figure, protected.column_totals, breakdowns, repeat_labels
+    )
 
 
 def compute_results(
@@ -122,9 +152,7 @@ def compute_results(
     """The pure part of building results (the benchmark times this with the exports)."""
     everyone = list(respondents)
     choices = tuple(
-        _choice_result(q, everyone)
-        for q in form.questions
-        if q.type in CHOICE_TYPES and not q.repeats
+        _choice_result(q, everyone, form) for q in form.questions if q.type in CHOICE_TYPES
     )
     return SurveyResults(summary, form, len(everyone), choices, tuple(r.row for r in everyone))
 

@@ -24,6 +24,7 @@ and a position; `evaluate()` walks the AST against the answers.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 import re
@@ -559,6 +560,8 @@ class Environment:
     field: Callable[[str], str] | None = None
     items: Callable[[str], list[Mapping[str, str]]] | None = None
     choice_label: Callable[[str, str], str] | None = None
+    # indexed(name, [(repeat, n), ...]): the answer of `name` in instance n of each repeat.
+    indexed: Callable[[str, list[tuple[str, int]]], Value] | None = None
 
 
 @dataclass(frozen=True)
@@ -818,7 +821,7 @@ FUNCTIONS: dict[str, Function] = {
     "random": Function((0, 0), lambda _e, _a: random.random()),
     "jr:choice-name": Function((2, 2), _choice_name),
     # indexed-repeat(${q}, ${repeat}, n [, ${repeat2}, m]): read specially in evaluate_node.
-    "indexed-repeat": Function((3, 5), lambda _e, a: a[0]),
+    "indexed-repeat": Function((3, 7), lambda _e, a: a[0]),
 }
 _EVERY_INSTANCE = frozenset({"indexed-repeat"})
 
@@ -868,8 +871,17 @@ def evaluate_node(node: Node, env: Environment) -> Value:
 
 
 def _indexed_repeat(node: Call, env: Environment) -> Value:
-    """The answer of `${q}` in instance n of its repeat (first level only)."""
+    """The answer of `${q}` in instance n of repeat R (and m of R2 inside it, and so on, as
+    `indexed-repeat(${q}, ${R}, n, ${R2}, m)`: any nesting depth)."""
     first = node.args[0]
+    if env.indexed is not None and isinstance(first, Reference):
+        pairs: list[tuple[str, int]] = []
+        for at in range(1, len(node.args) - 1, 2):
+            repeat, number = node.args[at], to_number(evaluate_node(node.args[at + 1], env))
+            if not isinstance(repeat, Reference) or not math.isfinite(number):
+                return ""
+            pairs.append((repeat.name, int(number)))
+        return env.indexed(first.name, pairs)
     values = (
         _reference(first.name, env, every_instance=True)
         if isinstance(first, Reference)
@@ -883,23 +895,17 @@ def _indexed_repeat(node: Call, env: Environment) -> Value:
     return ""
 
 
+def _reader(row: Mapping[str, str]) -> Callable[[str], str]:
+    return lambda column: row.get(column, "")
+
+
 def _instance_item(node: InstanceItem, env: Environment) -> Value:
     """The column of the first item of the list that the filter keeps ("" if none)."""
     if env.items is None:
         return ""
     for item in env.items(node.list_name):
         if node.predicate is not None:
-            inner = Environment(
-                env.answers,
-                current=env.current,
-                today=env.today,
-                now=env.now,
-                lookup=env.lookup,
-                position=env.position,
-                field=lambda column, item=item: item.get(column, ""),  # type: ignore[misc]
-                items=env.items,
-                choice_label=env.choice_label,
-            )
+            inner = dataclasses.replace(env, field=_reader(item))
             if not to_boolean(evaluate_node(node.predicate, inner)):
                 continue
         return item.get(node.column, "")
