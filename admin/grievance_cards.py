@@ -53,6 +53,12 @@ from storage.database import UnitOfWork
 logger = logging.getLogger(__name__)
 
 MESSAGE_CHUNK = 3500
+# Buttons that ask for a text, answered by replying to the prompt: the prompt's message key.
+PROMPTED = {
+    "note": "moderation.prompt.note",
+    "reply": "moderation.prompt.reply",
+    "close": "moderation.desk.prompt_close",
+}
 
 
 def chunks(text: str, size: int = MESSAGE_CHUNK) -> list[str]:
@@ -204,7 +210,7 @@ def _question(
 
     async def run(uow: UnitOfWork, desk: GrievanceDesk, now: datetime) -> CaseState:
         grievance = await actions.open_case_for(uow, press.reference, actor, press.version)
-        if press.verb in ("note", "reply"):
+        if press.verb in PROMPTED:
             catalogue = desk.catalogue
             await queue_prompt(
                 uow,
@@ -212,7 +218,7 @@ def _question(
                 kind=press.verb,
                 reference=grievance.reference,
                 text=catalogue.render(
-                    language, f"moderation.prompt.{press.verb}", reference=grievance.reference
+                    language, PROMPTED[press.verb], reference=grievance.reference
                 ),
                 cancel_label=catalogue.plain(language, "moderation.prompt.cancel"),
                 now=now,
@@ -232,7 +238,7 @@ async def _ask(update: Update, ctx: HiwarContext, press: CardPress, user_id: int
     state = await run_case_action(update, ctx, question)
     if state is None:
         return
-    if press.verb in ("note", "reply"):
+    if press.verb in PROMPTED:
         await query.answer(catalogue.plain(language, "moderation.prompt.sent"))
         return
     await query.answer()
@@ -258,7 +264,7 @@ async def card_action(update: Update, ctx: HiwarContext) -> None:
     if press is None or query.message is None:
         await stale_button(update, ctx)
         return
-    if press.verb in ("pri", "st", "note", "reply"):
+    if press.verb in ("pri", "st", *PROMPTED):
         await _ask(update, ctx, press, user.id)
         return
     outcome = await run_case_action(update, ctx, _action(press, user.id))

@@ -18,7 +18,7 @@ ACTION_PREFIX = "gr:act:"
 PRIORITY_PREFIX = "gr:pri:"
 STATUS_PREFIX = "gr:st:"
 PROMPT_CANCEL = "mp:cancel"
-ACTIONS = ("assign", "ack", "pri", "st", "note", "reply", "esc")
+ACTIONS = ("assign", "ack", "pri", "st", "note", "reply", "esc", "close")
 # Statuses a button may set directly; closing and rejecting need a reason (/close, /reject).
 BUTTON_STATUSES = ("acknowledged", "in_review", "escalated", "resolved")
 
@@ -125,8 +125,8 @@ def compact_text(
 def _button(
     catalogue: Catalogue, language: str, verb: str, reference: str, version: int
 ) -> Button:
-    label = catalogue.plain(language, f"moderation.button.{verb}")
-    return Button(label, f"{ACTION_PREFIX}{verb}:{reference}:{version}")
+    key = "moderation.desk.close" if verb == "close" else f"moderation.button.{verb}"
+    return Button(catalogue.plain(language, key), f"{ACTION_PREFIX}{verb}:{reference}:{version}")
 
 
 def compact_buttons(
@@ -163,7 +163,7 @@ def action_buttons(
         return [open_row]
     first = [button("assign")] + ([button("ack")] if status == "new" else [])
     last = [button("note"), button("reply")] + ([button("esc")] if status in ESCALATABLE else [])
-    return [open_row, first, [button("pri"), button("st")], last]
+    return [open_row, first, [button("pri"), button("st"), button("close")], last]
 
 
 def priority_buttons(

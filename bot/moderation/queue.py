@@ -205,6 +205,11 @@ def parse_filters(words: list[str], catalogue: Catalogue | None = None) -> Queue
             else:
                 raise BadFilter(raw[:40])
             continue
+        pair = " ".join(tokens[index : index + 2]) if index + 1 < len(tokens) else None
+        if pair is not None and _flag(pair) is not None:
+            values[str(_flag(pair))] = True
+            index += 2
+            continue
         flag = _flag(raw)
         if flag is not None:
             values[flag] = True
