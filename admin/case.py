@@ -28,12 +28,14 @@ from telegram.ext import (
 
 from admin.access import StaffCallback, staff_only
 from admin.audit_log import show_case_audit
+from admin.grievance_cards import remember_card
 from admin.moderation import run_case_action, tell_done
 from bot.engines.roles import Role
 from bot.grievances.flow import GrievanceDesk
 from bot.moderation import actions
 from bot.moderation.actions import CaseOutcome
 from bot.moderation.case_view import CaseCard, case_card
+from bot.moderation.staff_names import remember_first_name, set_display_name, set_on_duty
 from bot.runtime.context import HiwarContext
 from bot.runtime.replies import markup, say, send_html
 from storage.database import UnitOfWork
@@ -45,6 +47,8 @@ staff_commands = (
     ("close", "moderation.commands.close"),
     ("reject", "moderation.commands.reject"),
     ("duplicate", "moderation.commands.duplicate"),
+    ("myname", "moderation.desk.commands.myname"),
+    ("duty", "moderation.desk.commands.duty"),
 )
 
 
@@ -71,8 +75,48 @@ async def case_command(update: Update, ctx: HiwarContext) -> None:
         return await case_card(uow, desk, reference, user.id, language, now)
 
     card = await run_case_action(update, ctx, view)
-    if card is not None:
-        await send_html(update, ctx, card.text, markup(card.buttons))
+    if card is None:
+        return
+    sent = await send_html(update, ctx, card.text, markup(card.buttons))
+    if sent is not None:
+        await remember_card(ctx, card.state.reference, sent.chat.id, sent.message_id)
+
+
+@staff_only(Role.MODERATOR)
+async def myname_command(update: Update, ctx: HiwarContext) -> None:
+    """`/myname Name`: the name colleagues see (`/myname -` goes back to the first name)."""
+    user = update.effective_user
+    assert user is not None
+    first = ((update.effective_message.text if update.effective_message else "") or "").split()
+    wanted = " ".join(first[1:]).strip()
+    if not wanted:
+        await say(update, ctx, "moderation.desk.name_usage")
+        return
+    async with ctx.unit_of_work() as uow:
+        now = ctx.services.clock.now()
+        await remember_first_name(uow, user.id, user.first_name, now)
+        name = await set_display_name(uow, user.id, None if wanted == "-" else wanted, now)
+        await uow.commit()
+    if name is None:
+        await say(update, ctx, "moderation.desk.name_cleared")
+    else:
+        await say(update, ctx, "moderation.desk.named", name=name)
+
+
+@staff_only(Role.MODERATOR)
+async def duty_command(update: Update, ctx: HiwarContext) -> None:
+    """`/duty on|off`: whether urgent cases are also sent privately."""
+    user = update.effective_user
+    assert user is not None
+    words = ((update.effective_message.text if update.effective_message else "") or "").split()
+    choice = words[1].lower() if len(words) > 1 else ""
+    if choice not in ("on", "off"):
+        await say(update, ctx, "moderation.desk.duty_usage")
+        return
+    async with ctx.unit_of_work() as uow:
+        await set_on_duty(uow, user.id, choice == "on", ctx.services.clock.now())
+        await uow.commit()
+    await say(update, ctx, f"moderation.desk.duty_{choice}")
 
 
 # (uow, desk, reference, argument, actor id, now): the one service call of a case command.
@@ -153,3 +197,5 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CommandHandler("close", close_command))
     application.add_handler(CommandHandler("reject", reject_command))
     application.add_handler(CommandHandler("duplicate", duplicate_command))
+    application.add_handler(CommandHandler("myname", myname_command))
+    application.add_handler(CommandHandler("duty", duty_command))

@@ -17,11 +17,12 @@ import logging
 from datetime import datetime
 
 from telegram import Update
+from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler
 
 from admin.access import staff_only
-from admin.moderation import CaseService, run_case_action, tell_done
+from admin.moderation import CaseService, run_case_action, state_variables, tell_done
 from bot.engines.roles import Role
 from bot.grievances.cases import (
     CaseDetails,
@@ -41,15 +42,23 @@ from bot.moderation.cards import (
     priority_buttons,
     status_buttons,
 )
+from bot.moderation.case_view import case_card, remember_sent_card
 from bot.runtime.context import HiwarContext
-from bot.runtime.replies import say
+from bot.runtime.replies import markup, say
 from handlers.fallback import stale_button
+from handlers.grievances import desk_of
 from messages import Catalogue
 from storage.database import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
 MESSAGE_CHUNK = 3500
+# Buttons that ask for a text, answered by replying to the prompt: the prompt's message key.
+PROMPTED = {
+    "note": "moderation.prompt.note",
+    "reply": "moderation.prompt.reply",
+    "close": "moderation.desk.prompt_close",
+}
 
 
 def chunks(text: str, size: int = MESSAGE_CHUNK) -> list[str]:
@@ -137,6 +146,42 @@ async def open_case(update: Update, ctx: HiwarContext) -> None:
                 await ctx.bot.send_photo(user.id, file_id)
         except TelegramError:
             logger.warning("a %s of a case could not be re-sent", kind)
+    await send_live_card(ctx, user.id, user.id, case.reference)
+
+
+async def send_live_card(ctx: HiwarContext, viewer_id: int, chat_id: int, reference: str) -> None:
+    """The case's card with all its actions, sent to `chat_id` and kept true from then on
+    (the same card as /case; issue 18: "Open the case" in private has the same actions)."""
+    language = ctx.language
+    desk = desk_of(ctx.services)
+    try:
+        async with ctx.services.database.unit_of_work() as uow:
+            card = await case_card(
+                uow, desk, reference, viewer_id, language, ctx.services.clock.now()
+            )
+            await uow.commit()
+    except (GrievanceNotFound, NotPermitted, actions.NotStaff):
+        return
+    try:
+        message = await ctx.bot.send_message(
+            chat_id,
+            card.text,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup(card.buttons),
+            disable_web_page_preview=True,
+        )
+    except TelegramError:
+        logger.info("a case card could not be sent privately")
+        return
+    await remember_card(ctx, reference, chat_id, message.message_id)
+
+
+async def remember_card(ctx: HiwarContext, reference: str, chat_id: int, message_id: int) -> None:
+    async with ctx.services.database.unit_of_work() as uow:
+        await remember_sent_card(
+            uow, reference, chat_id, message_id, ctx.language, ctx.services.clock.now()
+        )
+        await uow.commit()
 
 
 def _action(press: CardPress, actor: int) -> CaseService[CaseOutcome]:
@@ -165,7 +210,7 @@ def _question(
 
     async def run(uow: UnitOfWork, desk: GrievanceDesk, now: datetime) -> CaseState:
         grievance = await actions.open_case_for(uow, press.reference, actor, press.version)
-        if press.verb in ("note", "reply"):
+        if press.verb in PROMPTED:
             catalogue = desk.catalogue
             await queue_prompt(
                 uow,
@@ -173,7 +218,7 @@ def _question(
                 kind=press.verb,
                 reference=grievance.reference,
                 text=catalogue.render(
-                    language, f"moderation.prompt.{press.verb}", reference=grievance.reference
+                    language, PROMPTED[press.verb], reference=grievance.reference
                 ),
                 cancel_label=catalogue.plain(language, "moderation.prompt.cancel"),
                 now=now,
@@ -193,7 +238,7 @@ async def _ask(update: Update, ctx: HiwarContext, press: CardPress, user_id: int
     state = await run_case_action(update, ctx, question)
     if state is None:
         return
-    if press.verb in ("note", "reply"):
+    if press.verb in PROMPTED:
         await query.answer(catalogue.plain(language, "moderation.prompt.sent"))
         return
     await query.answer()
@@ -219,12 +264,24 @@ async def card_action(update: Update, ctx: HiwarContext) -> None:
     if press is None or query.message is None:
         await stale_button(update, ctx)
         return
-    if press.verb in ("pri", "st", "note", "reply"):
+    if press.verb in ("pri", "st", *PROMPTED):
         await _ask(update, ctx, press, user.id)
         return
     outcome = await run_case_action(update, ctx, _action(press, user.id))
-    if outcome is not None:
-        await tell_done(update, ctx, outcome)
+    if outcome is None:
+        return
+    await tell_done(update, ctx, outcome)
+    if press.verb in ("set_priority", "set_status"):
+        # The picker has done its work: it says what was chosen and offers nothing more.
+        variables = state_variables(ctx, outcome.state)
+        key = f"moderation.done.{outcome.action}"
+        try:
+            await query.edit_message_text(
+                ctx.services.catalogue.render(ctx.language, key, **variables),
+                parse_mode=ParseMode.HTML,
+            )
+        except TelegramError:
+            logger.info("a picker could not be closed")
 
 
 @staff_only(Role.MODERATOR)

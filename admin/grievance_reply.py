@@ -117,6 +117,10 @@ async def reply_to_card(update: Update, ctx: HiwarContext) -> None:
     async def act(uow: UnitOfWork, desk: GrievanceDesk, now: datetime) -> CaseOutcome:
         if target.kind == "note":
             return await actions.add_note(uow, desk, reference, text, user.id, now)
+        if target.kind == "close":
+            return await actions.move_case(
+                uow, desk, reference, "closed", user.id, now, reason=text
+            )
         return await actions.reply_to_member(uow, desk, reference, text, user.id, now)
 
     outcome = await run_case_action(update, ctx, act)

@@ -31,6 +31,7 @@ from bot.moderation.actions import (
     SameCase,
     current_state,
 )
+from bot.moderation.cards import shown_name
 from bot.moderation.schedule import (
     DIGEST_TASK,
     SPIKE_TASK,
@@ -42,6 +43,7 @@ from bot.moderation.schedule import (
     send_ack_nudge,
     send_digest,
 )
+from bot.moderation.staff_names import remember_first_name
 from bot.runtime.context import HiwarContext, Services
 from bot.runtime.replies import say
 from handlers.fallback import stale_button, unknown_command
@@ -68,7 +70,9 @@ def state_variables(ctx: HiwarContext, state: CaseState) -> dict[str, Any]:
         "reference": state.reference,
         "status_label": catalogue.plain(language, f"grievances.status.{state.status}"),
         "priority_label": catalogue.plain(language, f"moderation.priority.p{state.priority}"),
-        "assignee": state.assignee_id or 0,
+        "assignee": shown_name(
+            catalogue, language, state.assignee_name, state.assignee_id is not None
+        ),
         "category_label": category(state.category).labels.get(language, state.category),
         "main_reference": state.main_reference or "",
     }
@@ -102,7 +106,9 @@ async def run_case_action(update: Update, ctx: HiwarContext, service: CaseServic
     desk = desk_of(ctx.services)
     try:
         async with ctx.unit_of_work() as uow:
-            outcome = await service(uow, desk, ctx.services.clock.now())
+            now = ctx.services.clock.now()
+            await remember_first_name(uow, user.id, user.first_name, now)
+            outcome = await service(uow, desk, now)
             await uow.commit()
         return outcome
     except GrievanceNotFound:

@@ -53,7 +53,7 @@ from bot.grievances.references import (
 from bot.grievances.stats import case_stats
 from bot.members.demographics import GOVERNORATES
 from bot.moderation.case_view import case_card
-from bot.moderation.queue import QueueFilters, queue_page
+from bot.moderation.queue import QueueFilters, parse_filters, queue_page, status_totals
 from messages import Catalogue
 from storage.database import Database
 from storage.migrate import upgrade_database
@@ -154,8 +154,19 @@ async def measure(database: Database, desk: GrievanceDesk, size: int) -> dict[st
     references = [reference_for(rng.randrange(size)) for _ in range(REPEAT)]
 
     async def first_page() -> None:
-        async with database.unit_of_work() as uow:
+        async with database.unit_of_work() as uow:  # what /queue shows: totals and a page
             await queue_page(uow, MODERATOR, QueueFilters(), NOW)
+            await status_totals(uow)
+
+    async def previous_page() -> None:
+        async with database.unit_of_work() as uow:  # the "Previous" button deep in the queue
+            await queue_page(uow, MODERATOR, QueueFilters(), NOW, before_id=deep_id)
+
+    arabic = parse_filters(["gov=الأنبار", "غير", "مسندة"], desk.catalogue)
+
+    async def arabic_filtered_page() -> None:
+        async with database.unit_of_work() as uow:  # a typed Arabic filter, then its page
+            await queue_page(uow, MODERATOR, arabic, NOW)
 
     async def deep_page() -> None:
         async with database.unit_of_work() as uow:
@@ -179,6 +190,8 @@ async def measure(database: Database, desk: GrievanceDesk, size: int) -> dict[st
         "queue_first": await timed(first_page),
         "queue_deep": await timed(deep_page),
         "queue_filtered": await timed(filtered_page),
+        "queue_previous": await timed(previous_page),
+        "queue_arabic_filter": await timed(arabic_filtered_page),
         "case": await timed(open_case),
     }
     started = time.perf_counter()
@@ -265,7 +278,14 @@ async def run(kind: str, url: str, sizes: list[int]) -> None:
                 f"({elapsed:.1f}s under tracemalloc, which slows it several-fold)"
             )
     small, large = sizes[0], sizes[-1]
-    for key in ("queue_first", "queue_deep", "queue_filtered", "case"):
+    for key in (
+        "queue_first",
+        "queue_deep",
+        "queue_filtered",
+        "queue_previous",
+        "queue_arabic_filter",
+        "case",
+    ):
         ratio = figures[large][key] / figures[small][key]
         print(f"[{kind}] {key} latency ratio {large:,}/{small:,}: {ratio:.2f} (target <= 2)")
     print(f"[{kind}] /stats at {large:,}: {figures[large]['stats']:.2f}s")

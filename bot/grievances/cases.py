@@ -241,7 +241,28 @@ async def relay_staff_reply(
         cipher=cipher,
     )
     grievance.updated_at = now
-    if grievance.acknowledged_at is None:
+    if grievance.status == "new":
+        # A reply acknowledges the case: status and timestamp move together (issue 18).
+        apply_status(grievance, "acknowledged", now)
+        await add_entry(
+            uow,
+            grievance,
+            kind="status",
+            now=now,
+            actor_id=actor_id,
+            details={"from": "new", "to": "acknowledged"},
+            cipher=cipher,
+        )
+        await record_action(
+            uow,
+            actor_id=actor_id,
+            action="grievance.status",
+            record_type=RECORD_TYPE,
+            record_id=grievance.reference,
+            now=now,
+            details={"from": "new", "to": "acknowledged"},
+        )
+    elif grievance.acknowledged_at is None:
         grievance.acknowledged_at = now
     await record_action(
         uow,

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from bot.engines.field_encryption import FieldCipher
 from bot.engines.outbox import (
@@ -38,11 +38,24 @@ from bot.engines.tasks import schedule_task
 from bot.grievances.cases import FINAL_STATUSES, reporter_of
 from bot.grievances.directory import category
 from bot.members.records import stored_language
-from bot.moderation.cards import action_buttons, state_block
+from bot.moderation.cards import (
+    action_buttons,
+    compact_buttons,
+    compact_text,
+    state_block,
+)
+from bot.moderation.staff_names import name_of
 from messages import Catalogue
 from storage import outbox
 from storage.database import UnitOfWork
-from storage.models import Grievance, GrievanceEntry, Member, OutboxMessage
+from storage.models import (
+    CaseCardCopy,
+    Grievance,
+    GrievanceEntry,
+    Member,
+    OutboxMessage,
+    StaffName,
+)
 
 CASE_BUTTON_PREFIX = "gr:case:"
 SOURCE = "grievances"
@@ -96,7 +109,9 @@ def card_text(
         "reference": grievance.reference,
         "category_label": known.labels.get(language, known.code),
         "urgency_label": _label(catalogue, language, f"grievances.urgency.{grievance.urgency}"),
-        "urgent": grievance.urgency == "urgent" or bool(grievance.risk_flags),
+        "urgent": is_urgent(grievance) and grievance.status not in FINAL_STATUSES,
+        "status": grievance.status,
+        "status_label": _label(catalogue, language, f"grievances.status.{grievance.status}"),
     }
     if not target.full:
         return catalogue.render(language, "grievances.card.restricted", **common)
@@ -113,13 +128,79 @@ def card_text(
         photos=kinds.count("photo"),
         has_area=grievance.area is not None,
         ack_due_at=grievance.ack_due_at,
+        acknowledged=grievance.acknowledged_at is not None,
         **extra,
     )
+
+
+def is_urgent(grievance: Grievance) -> bool:
+    """Urgent or risk-flagged: announced with the full card and a private alert."""
+    return grievance.urgency == "urgent" or bool(grievance.risk_flags)
 
 
 def case_button(catalogue: Catalogue, language: str, reference: str) -> list[list[Button]]:
     label = catalogue.plain(language, "grievances.card.open_button")
     return [[Button(label, f"{CASE_BUTTON_PREFIX}{reference}")]]
+
+
+def style_for(grievance: Grievance, target: StaffTarget, moderator_chat_id: int | None) -> str:
+    """How a new case is announced to `target`: in the staff group, compact unless urgent
+    or restricted; a moderator's private chat (no group set) gets the full card."""
+    if not target.full:
+        return "restricted"
+    if target.chat_id != moderator_chat_id or is_urgent(grievance):
+        return "full"
+    return "compact"
+
+
+async def remember_copy(
+    uow: UnitOfWork,
+    grievance_id: int,
+    chat_id: int,
+    language: str,
+    style: str,
+    now: datetime,
+    *,
+    outbox_key: str | None = None,
+    message_id: int | None = None,
+    back: str | None = None,
+) -> None:
+    """Note where a copy of a case's card went, so that it is edited when the case changes."""
+    outbox_id = None
+    if outbox_key is not None:
+        outbox_id = await uow.session.scalar(
+            select(OutboxMessage.id).where(OutboxMessage.dedupe_key == outbox_key)
+        )
+        if outbox_id is None:
+            return
+        known = await uow.session.scalar(
+            select(CaseCardCopy.id).where(CaseCardCopy.outbox_id == outbox_id).limit(1)
+        )
+        if known is not None:
+            return
+    if message_id is not None:
+        await forget_copy(uow, chat_id, message_id)
+    uow.session.add(
+        CaseCardCopy(
+            grievance_id=grievance_id,
+            chat_id=chat_id,
+            outbox_id=outbox_id,
+            message_id=message_id,
+            language=language,
+            style=style,
+            back=back,
+            created_at=now,
+        )
+    )
+
+
+async def forget_copy(uow: UnitOfWork, chat_id: int, message_id: int) -> None:
+    """The message no longer shows a card (a queue message went back to the list)."""
+    await uow.session.execute(
+        delete(CaseCardCopy).where(
+            CaseCardCopy.chat_id == chat_id, CaseCardCopy.message_id == message_id
+        )
+    )
 
 
 async def queue_staff_cards(
@@ -131,15 +212,22 @@ async def queue_staff_cards(
     moderator_chat_id: int | None,
     default_language: str,
 ) -> int:
-    """Queue the new-report card to every staff target; returns how many were queued."""
+    """Announce a new case to every staff target; returns how many messages were queued.
+
+    An ordinary case is one compact message; an urgent or risk-flagged one gets the full
+    card, and the moderators on duty are also alerted privately (SPEC §4.1, issue 18)."""
     grievance = await uow.session.get(Grievance, grievance_id)
     assert grievance is not None
     reporter = await reporter_of(uow, grievance_id)
     contactable = reporter is not None and reporter.contactable
     targets = await staff_targets(uow, moderator_chat_id, grievance.safeguarding, default_language)
-    urgent = grievance.urgency == "urgent" or bool(grievance.risk_flags)
+    urgent = is_urgent(grievance)
     for target in targets:
-        text, buttons = current_card(catalogue, grievance, target, now, contactable=contactable)
+        style = style_for(grievance, target, moderator_chat_id)
+        text, buttons = current_card(
+            catalogue, grievance, target, now, contactable=contactable, style=style
+        )
+        key = f"{grievance.card_dedupe_key}:{target.chat_id}"
         await queue_text(
             uow,
             chat_id=target.chat_id,
@@ -147,9 +235,15 @@ async def queue_staff_cards(
             buttons=buttons,
             now=now,
             priority=PRIORITY_STAFF if urgent else PRIORITY_SERVICE,
-            dedupe_key=f"{grievance.card_dedupe_key}:{target.chat_id}",
+            dedupe_key=key,
             source=SOURCE,
         )
+        await remember_copy(
+            uow, grievance.id, target.chat_id, target.language, style, now, outbox_key=key
+        )
+    queued = len(targets)
+    if urgent and moderator_chat_id is not None and not grievance.safeguarding:
+        queued += await _alert_on_duty(uow, grievance, catalogue, default_language, now)
     await schedule_task(
         uow,
         kind=ACK_NUDGE_TASK,
@@ -158,7 +252,53 @@ async def queue_staff_cards(
         now=now,
         dedupe_key=f"moderation-nudge:{grievance.reference}:0",
     )
-    return len(targets)
+    return queued
+
+
+async def moderators_on_duty(uow: UnitOfWork) -> list[int]:
+    """Moderators who have not said they are off duty (/duty off)."""
+    moderators = await users_with_role(uow, Role.MODERATOR)
+    off = set(
+        await uow.session.scalars(
+            select(StaffName.user_id).where(
+                StaffName.user_id.in_(moderators), StaffName.on_duty.is_(False)
+            )
+        )
+    )
+    return [user_id for user_id in moderators if user_id not in off]
+
+
+async def _alert_on_duty(
+    uow: UnitOfWork,
+    grievance: Grievance,
+    catalogue: Catalogue,
+    default_language: str,
+    now: datetime,
+) -> int:
+    sent = 0
+    known = category(grievance.category)
+    for user_id in await moderators_on_duty(uow):
+        language = await stored_language(uow, user_id) or default_language
+        await queue_text(
+            uow,
+            chat_id=user_id,
+            text=catalogue.render(
+                language,
+                "moderation.desk.urgent_alert",
+                reference=grievance.reference,
+                category_label=known.labels.get(language, known.code),
+                urgency_label=_label(
+                    catalogue, language, f"grievances.urgency.{grievance.urgency}"
+                ),
+            ),
+            buttons=case_button(catalogue, language, grievance.reference),
+            now=now,
+            priority=PRIORITY_STAFF,
+            dedupe_key=f"grievance-urgent-alert:{grievance.reference}:{user_id}",
+            source=SOURCE,
+        )
+        sent += 1
+    return sent
 
 
 def current_card(
@@ -169,21 +309,39 @@ def current_card(
     *,
     contactable: bool,
     main_reference: str | None = None,
+    assignee_name: str | None = None,
+    style: str | None = None,
+    back: Button | None = None,
 ) -> tuple[str, list[list[Button]]]:
-    """The card as `target` may see it now: text (with the live state) and buttons."""
-    open_row = case_button(catalogue, target.language, grievance.reference)[0]
-    if not target.full:
-        return card_text(catalogue, grievance, target), [open_row]
+    """The card as `target` may see it now, in `style` (default: full, or restricted when
+    the target may not see more): text with the live state, and the buttons that apply."""
+    language = target.language
+    open_row = case_button(catalogue, language, grievance.reference)[0]
+    back_rows = [[back]] if back is not None else []
+    if not target.full or style == "restricted":
+        restricted = StaffTarget(target.chat_id, False, language)
+        return card_text(catalogue, grievance, restricted), [open_row, *back_rows]
+    if style == "compact":
+        known = category(grievance.category)
+        text = compact_text(
+            catalogue,
+            language,
+            grievance,
+            now,
+            known.labels.get(language, known.code),
+            assignee_name,
+        )
+        return text, [*compact_buttons(catalogue, language, grievance, open_row[0]), *back_rows]
     text = "\n\n".join(
         [
             card_text(catalogue, grievance, target, contactable=contactable),
-            state_block(catalogue, target.language, grievance, now, main_reference),
+            state_block(catalogue, language, grievance, now, main_reference, assignee_name),
         ]
     )
     buttons = action_buttons(
-        catalogue, target.language, grievance.reference, grievance.version, open_row
+        catalogue, language, grievance.reference, grievance.version, open_row, grievance.status
     )
-    return text, buttons
+    return text, [*buttons, *back_rows]
 
 
 async def _card_rows(
@@ -207,8 +365,100 @@ async def refresh_cards(
     moderator_chat_id: int | None,
     default_language: str,
 ) -> int:
-    """Make every card of the case show its current state: a card not sent yet is rewritten,
-    a sent one is edited in place (editMessageText through the outbox). Returns how many."""
+    """Make every copy of the case's card show its current state: a copy not sent yet is
+    rewritten, a sent one is edited in place (editMessageText through the outbox).
+    Returns how many copies were refreshed."""
+    safeguarders = set(await users_with_role(uow, Role.SAFEGUARDING))
+    reporter = await reporter_of(uow, grievance.id)
+    contactable = reporter is not None and reporter.contactable
+    main_reference = None
+    if grievance.main_case_id is not None:
+        main_reference = await uow.session.scalar(
+            select(Grievance.reference).where(Grievance.id == grievance.main_case_id)
+        )
+    assignee_name = await name_of(uow, grievance.assignee_id)
+    copies = list(
+        await uow.session.scalars(
+            select(CaseCardCopy)
+            .where(CaseCardCopy.grievance_id == grievance.id)
+            .order_by(CaseCardCopy.id)
+        )
+    )
+    if not copies:
+        return await _refresh_legacy(
+            uow, grievance, now, catalogue, moderator_chat_id, default_language
+        )
+    refreshed = 0
+    for copy in copies:
+        full = copy.style != "restricted" and (
+            not grievance.safeguarding or copy.chat_id in safeguarders
+        )
+        back = (
+            Button(catalogue.plain(copy.language, "moderation.desk.back"), copy.back)
+            if copy.back
+            else None
+        )
+        text, buttons = current_card(
+            catalogue,
+            grievance,
+            StaffTarget(copy.chat_id, full, copy.language),
+            now,
+            contactable=contactable,
+            main_reference=main_reference,
+            assignee_name=assignee_name,
+            style=copy.style if full else "restricted",
+            back=back,
+        )
+        message_id = copy.message_id
+        if copy.outbox_id is not None:
+            row = await uow.session.get(OutboxMessage, copy.outbox_id)
+            if row is None:
+                continue
+            if row.status == outbox.PENDING:
+                row.payload = {**row.payload, "text": text, "reply_markup": keyboard(buttons)}
+                refreshed += 1
+                continue
+            message_id = row.sent_message_id
+        if message_id is None:
+            # Being sent right now: its message id is not known yet, so look again shortly.
+            await _refresh_later(uow, grievance, now)
+            continue
+        await queue_edit(
+            uow,
+            chat_id=copy.chat_id,
+            message_id=message_id,
+            text=text,
+            buttons=buttons,
+            now=now,
+            dedupe_key=(
+                f"{CARD_EDIT_PREFIX}{grievance.reference}:{grievance.version}:"
+                f"{copy.chat_id}:{copy.id}"
+            ),
+        )
+        refreshed += 1
+    return refreshed
+
+
+async def _refresh_later(uow: UnitOfWork, grievance: Grievance, now: datetime) -> None:
+    await schedule_task(
+        uow,
+        kind=CARD_REFRESH_TASK,
+        payload={"grievance_id": grievance.id},
+        due_at=now + CARD_REFRESH_DELAY,
+        now=now,
+        dedupe_key=f"{CARD_REFRESH_TASK}:{grievance.reference}:{grievance.version}",
+    )
+
+
+async def _refresh_legacy(
+    uow: UnitOfWork,
+    grievance: Grievance,
+    now: datetime,
+    catalogue: Catalogue,
+    moderator_chat_id: int | None,
+    default_language: str,
+) -> int:
+    """Cards announced before copies were remembered: found by their outbox keys."""
     targets = {
         t.chat_id: t
         for t in await staff_targets(
@@ -220,11 +470,6 @@ async def refresh_cards(
         chats.add(moderator_chat_id)
     reporter = await reporter_of(uow, grievance.id)
     contactable = reporter is not None and reporter.contactable
-    main_reference = None
-    if grievance.main_case_id is not None:
-        main_reference = await uow.session.scalar(
-            select(Grievance.reference).where(Grievance.id == grievance.main_case_id)
-        )
     refreshed = 0
     for row in await _card_rows(uow, grievance, chats):
         target = targets.get(row.chat_id) or StaffTarget(row.chat_id, False, default_language)
@@ -234,7 +479,7 @@ async def refresh_cards(
             target,
             now,
             contactable=contactable,
-            main_reference=main_reference,
+            assignee_name=await name_of(uow, grievance.assignee_id),
         )
         if row.status == outbox.PENDING:
             row.payload = {**row.payload, "text": text, "reply_markup": keyboard(buttons)}
@@ -251,15 +496,7 @@ async def refresh_cards(
                 ),
             )
         else:
-            # Being sent right now: its message id is not known yet, so look again shortly.
-            await schedule_task(
-                uow,
-                kind=CARD_REFRESH_TASK,
-                payload={"grievance_id": grievance.id},
-                due_at=now + CARD_REFRESH_DELAY,
-                now=now,
-                dedupe_key=f"{CARD_REFRESH_TASK}:{grievance.reference}:{grievance.version}",
-            )
+            await _refresh_later(uow, grievance, now)
             continue
         refreshed += 1
     return refreshed
@@ -312,7 +549,13 @@ async def card_reference_at(
         for prefix in ("grievance-card:", CARD_EDIT_PREFIX):
             if key.startswith(prefix):
                 return CardReference("reply", key.removeprefix(prefix).split(":")[0])
-    return None
+    copied = await uow.session.scalar(
+        select(Grievance.reference)
+        .join(CaseCardCopy, CaseCardCopy.grievance_id == Grievance.id)
+        .where(CaseCardCopy.chat_id == chat_id, CaseCardCopy.message_id == message_id)
+        .limit(1)
+    )
+    return CardReference("reply", copied) if copied is not None else None
 
 
 async def card_messages(uow: UnitOfWork, reference: str) -> list[CardMessage]:

@@ -5,4 +5,4 @@ Other feature packages may import only the modules named in `__all__` (this pack
 public face); the rest are its own. `tests/test_layers.py` enforces it.
 """
 
-__all__ = ["actions", "cards", "queue"]
+__all__ = ["actions", "cards", "queue", "staff_names"]

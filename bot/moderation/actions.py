@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm.exc import StaleDataError
 
 from bot.engines.audit import record_action
@@ -31,6 +32,7 @@ from bot.grievances.cases import (
 )
 from bot.grievances.flow import GrievanceDesk
 from bot.grievances.notices import refresh_cards
+from bot.moderation.staff_names import name_of
 from storage.database import UnitOfWork
 from storage.models import Grievance
 
@@ -96,6 +98,7 @@ class CaseState:
     ack_due_at: datetime
     acknowledged_at: datetime | None
     created_at: datetime
+    assignee_name: str | None = None
 
     def overdue(self, now: datetime) -> bool:
         return self.acknowledged_at is None and self.status == "new" and self.ack_due_at < now
@@ -134,7 +137,35 @@ async def state_of(uow: UnitOfWork, grievance: Grievance) -> CaseState:
         ack_due_at=grievance.ack_due_at,
         acknowledged_at=grievance.acknowledged_at,
         created_at=grievance.created_at,
+        assignee_name=await name_of(uow, grievance.assignee_id),
     )
+
+
+MARK = "_hiwar_changed_by"
+
+
+def _mark(grievance: Grievance, actor_id: int) -> None:
+    """Record that `actor_id` is changing the case (before anything is changed)."""
+    if grievance.last_actor_id != actor_id or grievance.actor_since_version is None:
+        grievance.last_actor_id = actor_id
+        grievance.actor_since_version = grievance.version
+    setattr(grievance, MARK, actor_id)
+
+
+@event.listens_for(Grievance, "before_update")
+def _unmarked_change(mapper: Any, connection: Any, target: Grievance) -> None:
+    """A change by anyone else (the member, a task): no moderator continues on old buttons."""
+    if getattr(target, MARK, None) is None:
+        target.last_actor_id = None
+        target.actor_since_version = None
+
+
+def _still_theirs(grievance: Grievance, actor_id: int, seen: int) -> bool:
+    """True if every change since version `seen` was made by `actor_id` alone."""
+    if grievance.version == seen:
+        return True
+    since = grievance.actor_since_version
+    return grievance.last_actor_id == actor_id and since is not None and since <= seen
 
 
 async def require_moderator(uow: UnitOfWork, actor_id: int) -> frozenset[Role]:
@@ -152,8 +183,17 @@ async def open_case_for(
     grievance = await grievance_by_reference(uow, reference)
     if grievance.safeguarding and not may_act(held, {Role.SAFEGUARDING}):
         raise NotPermitted(grievance.reference)
-    if expected_version is not None and grievance.version != expected_version:
+    if expected_version is not None and not _still_theirs(grievance, actor_id, expected_version):
         raise CaseChanged(grievance.reference, await state_of(uow, grievance))
+    return grievance
+
+
+async def open_case_to_change(
+    uow: UnitOfWork, reference: str, actor_id: int, expected_version: int | None = None
+) -> Grievance:
+    """`open_case_for`, then mark the case as being changed by `actor_id`."""
+    grievance = await open_case_for(uow, reference, actor_id, expected_version)
+    _mark(grievance, actor_id)
     return grievance
 
 
@@ -217,7 +257,7 @@ async def assign_case(
 ) -> CaseOutcome:
     """Assign the case to the actor ("assign to me")."""
     try:
-        grievance = await open_case_for(uow, reference, actor_id, expected_version)
+        grievance = await open_case_to_change(uow, reference, actor_id, expected_version)
         previous = grievance.assignee_id
         grievance.assignee_id = actor_id
         grievance.updated_at = now
@@ -240,7 +280,7 @@ async def set_priority(
     if priority not in PRIORITIES:
         raise InvalidChoice(str(priority))
     try:
-        grievance = await open_case_for(uow, reference, actor_id, expected_version)
+        grievance = await open_case_to_change(uow, reference, actor_id, expected_version)
         previous = grievance.priority
         grievance.priority = priority
         grievance.updated_at = now
@@ -270,7 +310,7 @@ async def _apply_status_change(
     `reason` is already cleaned; with `main_reference` the case is linked to that main case.
     """
     try:
-        grievance = await open_case_for(uow, reference, actor_id, expected_version)
+        grievance = await open_case_to_change(uow, reference, actor_id, expected_version)
         main: Grievance | None = None
         if main_reference is not None:
             main = await open_case_for(uow, main_reference, actor_id)
@@ -362,7 +402,7 @@ async def add_note(
     if not cleaned:
         raise ReasonRequired("note")
     try:
-        grievance = await open_case_for(uow, reference, actor_id, expected_version)
+        grievance = await open_case_to_change(uow, reference, actor_id, expected_version)
         entry = await add_entry(
             uow,
             grievance,
@@ -398,7 +438,7 @@ async def reply_to_member(
     if not cleaned:
         raise ReasonRequired("reply")
     try:
-        grievance = await open_case_for(uow, reference, actor_id, expected_version)
+        grievance = await open_case_to_change(uow, reference, actor_id, expected_version)
         relayed = await relay_staff_reply(
             uow, grievance.reference, cleaned, actor_id, now, cipher=desk.cipher
         )

@@ -6,28 +6,39 @@ query is an index range read (`ix_grievances_open_queue` for open cases,
 `ix_grievances_queue` for one status) and never a scan of all cases, however deep the page.
 
 Filters (words after /queue, in any order): `status=…`, `cat=…` (category), `gov=…`
-(governorate), `mine` (assigned to me), `overdue` (not acknowledged in time). Without a
-status filter only open cases are listed.
+(governorate), `mine` (assigned to me), `unassigned`, `overdue` (not acknowledged in time).
+Values are codes or names in Arabic or English, compared after `normalise` (hamza and alef
+forms, taa marbuta, alef maqsura, diacritics, with or without "ال"/"al"), so `gov=الانبار`,
+`gov=الأنبار`, `gov=Anbar` and `الأنبار` alone all mean Anbar. Without a status filter only
+open cases are listed. Pages go forwards and backwards by keyset (`after_id`, `before_id`).
+
+`status_totals` counts the open cases by status, each count stopping at `TOTAL_CAP` so that
+the queue's header costs the same with a million cases as with ten thousand.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, select, text, tuple_
+from sqlalchemy import Select, func, select, text, tuple_
 
 from bot.engines.roles import Role, may_act
-from bot.grievances.cases import STATUSES
+from bot.grievances.cases import OPEN_STATUSES, STATUSES
 from bot.grievances.directory import categories
 from bot.members.demographics import GOVERNORATES
 from bot.moderation.actions import require_moderator
+from messages import Catalogue
 from storage.database import UnitOfWork
 from storage.models import Grievance
 from storage.models.moderation import OPEN_CASES_SQL
 
-PAGE_SIZE = 10
+PAGE_SIZE = 8
 PRIORITY_LEVELS = (3, 2, 1, 0)
+TOTAL_CAP = 1000
+LANGUAGES = ("ar", "en")
 
 
 class BadFilter(ValueError):
@@ -45,6 +56,19 @@ class QueueFilters:
     governorate: str | None = None
     mine: bool = False
     overdue: bool = False
+    unassigned: bool = False
+
+    def replace(self, **changes: object) -> QueueFilters:
+        values: dict[str, object] = {
+            "status": self.status,
+            "category": self.category,
+            "governorate": self.governorate,
+            "mine": self.mine,
+            "overdue": self.overdue,
+            "unassigned": self.unassigned,
+        }
+        values.update(changes)
+        return QueueFilters(**values)  # type: ignore[arg-type]
 
     def encode(self) -> str:
         """Compact form for button data (indexes into the known lists)."""
@@ -55,6 +79,7 @@ class QueueFilters:
             f"g{GOVERNORATES.index(self.governorate)}" if self.governorate else "",
             "m" if self.mine else "",
             "o" if self.overdue else "",
+            "u" if self.unassigned else "",
         ]
         return "".join(parts) or "-"
 
@@ -67,8 +92,8 @@ class QueueFilters:
         while index < len(text_):
             key = text_[index]
             index += 1
-            if key in "mo":
-                values["mine" if key == "m" else "overdue"] = True
+            if key in "mou":
+                values[{"m": "mine", "o": "overdue", "u": "unassigned"}[key]] = True
                 continue
             digits = ""
             while index < len(text_) and text_[index].isdigit():
@@ -87,26 +112,120 @@ class QueueFilters:
         return cls(**values)  # type: ignore[arg-type]
 
 
-def parse_filters(words: list[str]) -> QueueFilters:
+_MARKS = re.compile("[\u064b-\u065f\u0670\u0640]")  # harakat, dagger alef, tatweel
+_LETTERS = str.maketrans(
+    {"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ة": "ه", "ى": "ي", "ؤ": "و", "ئ": "ي", "ء": ""}
+)
+_SEPARATORS = re.compile(r"[\s_\-.,:;'’]+")
+
+
+def normalise(value: str) -> str:
+    """A name as it is compared: case, spelling variants and the article taken away."""
+    folded = _MARKS.sub("", unicodedata.normalize("NFKC", value).casefold()).translate(_LETTERS)
+    words = []
+    for word in _SEPARATORS.split(folded):
+        if word in ("", "al", "el", "the", "ال"):
+            continue
+        if (word.startswith("ال") and len(word) > 3) or (word.startswith("لل") and len(word) > 3):
+            word = word[2:]
+        words.append(word)
+    return "".join(words)
+
+
+FLAG_WORDS: dict[str, tuple[str, ...]] = {
+    "mine": ("mine", "my", "لي", "حالاتي", "خاصتي"),
+    "unassigned": ("unassigned", "nobody", "غير مسندة", "غير مسند", "بلا مسؤول"),
+    "overdue": ("overdue", "late", "متاخره", "متأخرة", "متاخر", "متأخر"),
+}
+KEYS: dict[str, tuple[str, ...]] = {
+    "status": ("status", "state", "حاله", "الحالة", "وضع"),
+    "category": ("cat", "category", "topic", "موضوع", "الموضوع", "فئه"),
+    "governorate": ("gov", "governorate", "محافظه", "المحافظة"),
+}
+
+
+def name_tables(catalogue: Catalogue | None) -> dict[str, dict[str, str]]:
+    """For each filter, normalised name → code (codes, and labels in Arabic and English)."""
+    tables: dict[str, dict[str, str]] = {
+        "status": {normalise(code): code for code in STATUSES},
+        "category": {},
+        "governorate": {normalise(code): code for code in GOVERNORATES},
+    }
+    for known in categories():
+        tables["category"][normalise(known.code)] = known.code
+        for label in known.labels.values():
+            tables["category"].setdefault(normalise(label), known.code)
+    if catalogue is not None:
+        for language in LANGUAGES:
+            for code in STATUSES:
+                label = catalogue.plain(language, f"grievances.status.{code}")
+                tables["status"].setdefault(normalise(label), code)
+            for code in GOVERNORATES:
+                label = catalogue.plain(language, f"governorate.{code}")
+                tables["governorate"].setdefault(normalise(label), code)
+    return tables
+
+
+def _flag(word: str) -> str | None:
+    wanted = normalise(word)
+    for flag, words in FLAG_WORDS.items():
+        if wanted in {normalise(w) for w in words}:
+            return flag
+    return None
+
+
+def _key(word: str) -> str | None:
+    wanted = normalise(word)
+    for key, words in KEYS.items():
+        if wanted in {normalise(w) for w in words}:
+            return key
+    return None
+
+
+def parse_filters(words: list[str], catalogue: Catalogue | None = None) -> QueueFilters:
+    """Typed filters: `key=value` or a bare value, names of up to three words."""
+    tables = name_tables(catalogue)
     values: dict[str, object] = {}
-    codes = {c.code for c in categories()}
-    for raw in words:
-        word = raw.strip().lower()
-        key, _, value = word.partition("=")
-        if word in ("mine", "overdue"):
-            values[word] = True
-        elif key == "status" and value in STATUSES:
-            values["status"] = value
-        elif key in ("cat", "category") and value in codes:
-            values["category"] = value
-        elif key in ("gov", "governorate") and value in GOVERNORATES:
-            values["governorate"] = value
-        elif not value and word in STATUSES:
-            values["status"] = word
-        elif not value and word in GOVERNORATES:
-            values["governorate"] = word
-        elif not value and word in codes:
-            values["category"] = word
+    tokens = [word for word in (w.strip() for w in words) if word]
+    index = 0
+    while index < len(tokens):
+        raw = tokens[index]
+        key_word, equals, value = raw.partition("=")
+        if equals:
+            key = _key(key_word)
+            if key is None:
+                raise BadFilter(raw[:40])
+            for length in (3, 2, 1):
+                name = " ".join([value, *tokens[index + 1 : index + length]])
+                code = tables[key].get(normalise(name))
+                if code is not None and (length == 1 or index + length <= len(tokens)):
+                    values[key] = code
+                    index += length
+                    break
+            else:
+                raise BadFilter(raw[:40])
+            continue
+        pair = " ".join(tokens[index : index + 2]) if index + 1 < len(tokens) else None
+        if pair is not None and _flag(pair) is not None:
+            values[str(_flag(pair))] = True
+            index += 2
+            continue
+        flag = _flag(raw)
+        if flag is not None:
+            values[flag] = True
+            index += 1
+            continue
+        for length in (3, 2, 1):
+            if index + length > len(tokens):
+                continue
+            name = normalise(" ".join(tokens[index : index + length]))
+            found = next(
+                ((key, table[name]) for key, table in tables.items() if name in table), None
+            )
+            if found is not None:
+                values[found[0]] = found[1]
+                index += length
+                break
         else:
             raise BadFilter(raw[:40])
     return QueueFilters(**values)  # type: ignore[arg-type]
@@ -130,6 +249,7 @@ class QueueLine:
 class QueuePage:
     lines: tuple[QueueLine, ...]
     next_cursor: int | None  # id of the last line when there are more
+    previous_cursor: int | None = None  # id of the first line when there are earlier ones
 
 
 # Fields a safeguarding case's card hides from staff without the safeguarding role: a filter
@@ -156,6 +276,8 @@ def _filtered(
             query = query.where(Grievance.safeguarding.is_(False))
     if filters.mine:
         query = query.where(Grievance.assignee_id == viewer)
+    if filters.unassigned:
+        query = query.where(Grievance.assignee_id.is_(None))
     if filters.overdue:
         query = query.where(
             Grievance.status == "new",
@@ -165,6 +287,17 @@ def _filtered(
     return query
 
 
+async def _cursor(uow: UnitOfWork, case_id: int | None) -> tuple[int, datetime, int] | None:
+    if case_id is None:
+        return None
+    row = (
+        await uow.session.execute(
+            select(Grievance.priority, Grievance.created_at).where(Grievance.id == case_id)
+        )
+    ).first()
+    return None if row is None else (int(row[0]), row[1], case_id)
+
+
 async def queue_page(
     uow: UnitOfWork,
     viewer_id: int,
@@ -172,38 +305,66 @@ async def queue_page(
     now: datetime,
     *,
     after_id: int | None = None,
+    before_id: int | None = None,
     page_size: int = PAGE_SIZE,
 ) -> QueuePage:
-    """One page of the queue for `viewer_id` (a moderator; roles re-read)."""
+    """One page of the queue for `viewer_id` (a moderator; roles re-read): the first page,
+    the page after case `after_id`, or the page before case `before_id`."""
     held = await require_moderator(uow, viewer_id)
     may_see_safeguarding = may_act(held, {Role.SAFEGUARDING})
-    start_priority: int | None = None
-    after: tuple[datetime, int] | None = None
-    if after_id is not None:
-        row = (
-            await uow.session.execute(
-                select(Grievance.priority, Grievance.created_at).where(Grievance.id == after_id)
-            )
-        ).first()
-        if row is not None:
-            start_priority, after = int(row[0]), (row[1], after_id)
+
+    def base(level: int) -> Select[tuple[Grievance]]:
+        return _filtered(select(Grievance), filters, viewer_id, now, may_see_safeguarding).where(
+            Grievance.priority == level
+        )
+
     found: list[Grievance] = []
+    backwards = await _cursor(uow, before_id)
+    if backwards is not None:
+        start_priority, created_at, case_id = backwards
+        for level in reversed(PRIORITY_LEVELS):
+            wanted = page_size + 1 - len(found)
+            if level < start_priority or wanted <= 0:
+                continue
+            query = base(level)
+            if level == start_priority:
+                query = query.where(
+                    tuple_(Grievance.created_at, Grievance.id) < (created_at, case_id)
+                )
+            query = query.order_by(Grievance.created_at.desc(), Grievance.id.desc()).limit(wanted)
+            found.extend(await uow.session.scalars(query))
+        earlier = len(found) > page_size
+        shown = list(reversed(found[:page_size]))
+        return QueuePage(
+            _lines(shown, now, may_see_safeguarding),
+            shown[-1].id if shown else None,
+            shown[0].id if earlier and shown else None,
+        )
+    forwards = await _cursor(uow, after_id)
     for level in PRIORITY_LEVELS:
-        if start_priority is not None and level > start_priority:
+        if forwards is not None and level > forwards[0]:
             continue
         wanted = page_size + 1 - len(found)
         if wanted <= 0:
             break
-        query = _filtered(select(Grievance), filters, viewer_id, now, may_see_safeguarding).where(
-            Grievance.priority == level
-        )
-        if after is not None and level == start_priority:
-            query = query.where(tuple_(Grievance.created_at, Grievance.id) > after)
+        query = base(level)
+        if forwards is not None and level == forwards[0]:
+            query = query.where(tuple_(Grievance.created_at, Grievance.id) > forwards[1:])
         query = query.order_by(Grievance.created_at, Grievance.id).limit(wanted)
         found.extend(await uow.session.scalars(query))
     more = len(found) > page_size
     shown = found[:page_size]
-    lines = tuple(
+    return QueuePage(
+        _lines(shown, now, may_see_safeguarding),
+        shown[-1].id if more and shown else None,
+        shown[0].id if forwards is not None and shown else None,
+    )
+
+
+def _lines(
+    shown: list[Grievance], now: datetime, may_see_safeguarding: bool
+) -> tuple[QueueLine, ...]:
+    return tuple(
         QueueLine(
             id=g.id,
             reference=g.reference,
@@ -218,4 +379,14 @@ async def queue_page(
         )
         for g in shown
     )
-    return QueuePage(lines, shown[-1].id if more and shown else None)
+
+
+async def status_totals(uow: UnitOfWork) -> dict[str, int]:
+    """Open cases by status, each count stopping at `TOTAL_CAP` (an index range read)."""
+    totals: dict[str, int] = {}
+    for status in OPEN_STATUSES:
+        capped = select(Grievance.id).where(Grievance.status == status).limit(TOTAL_CAP).subquery()
+        totals[status] = int(
+            await uow.session.scalar(select(func.count()).select_from(capped)) or 0
+        )
+    return totals

@@ -3,7 +3,7 @@
 from storage.models.base import Base, UtcDateTime
 from storage.models.broadcasts import Broadcast
 from storage.models.grievances import Grievance, GrievanceEntry, GrievanceReporter
-from storage.models.moderation import SpikeAlert
+from storage.models.moderation import CaseCardCopy, SpikeAlert, StaffName
 from storage.models.people import AuditEntry, Member, StaffRole
 from storage.models.runtime import (
     ChatLease,
@@ -20,6 +20,7 @@ __all__ = [
     "AuditEntry",
     "Base",
     "Broadcast",
+    "CaseCardCopy",
     "ChatLease",
     "DialogueSession",
     "FlowState",
@@ -34,6 +35,7 @@ __all__ = [
     "SessionFeedback",
     "SessionRegistration",
     "SpikeAlert",
+    "StaffName",
     "StaffRole",
     "Survey",
     "SurveyAnswer",

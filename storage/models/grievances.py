@@ -64,6 +64,10 @@ class Grievance(Base):
     # Outbox dedupe keys of the staff cards start with this; see grievance_cards.card_keys.
     card_dedupe_key: Mapped[str | None] = mapped_column(String(200))
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # Who made the latest changes, and from which version on they were the only one to change
+    # the case: a card press drawn at that version or later is theirs to continue (issue 18).
+    last_actor_id: Mapped[int | None] = mapped_column(BigInteger)
+    actor_since_version: Mapped[int | None] = mapped_column(Integer)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
     __table_args__ = (

@@ -11,7 +11,18 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Float, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import AutoId, Base, UtcDateTime
@@ -38,6 +49,47 @@ class SpikeAlert(Base):
     __table_args__ = (
         UniqueConstraint("governorate", "category", "day", name="uq_spike_alerts_cell_day"),
     )
+
+
+class CaseCardCopy(Base):
+    """Where a copy of a case's card was sent (staff group, a private chat, a /case answer,
+    a queue message opened on a case), so that every copy is edited when the case changes.
+
+    `outbox_id` for a copy sent through the outbox (its message id is recorded there once
+    sent); `message_id` for one sent as a direct answer. `style` is `compact` (ordinary new
+    case in the group), `restricted` (safeguarding case for staff who may not open it) or
+    `full`; `back` is the callback data of a "back to the queue" button, if any.
+    """
+
+    __tablename__ = "case_card_copies"
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True)
+    grievance_id: Mapped[int] = mapped_column(ForeignKey("grievances.id", ondelete="CASCADE"))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    outbox_id: Mapped[int | None] = mapped_column(BigInteger)
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    language: Mapped[str] = mapped_column(String(8))
+    style: Mapped[str] = mapped_column(String(16))
+    back: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (
+        Index("ix_case_card_copies_case", "grievance_id"),
+        Index("ix_case_card_copies_message", "chat_id", "message_id"),
+    )
+
+
+class StaffName(Base):
+    """How staff are shown to colleagues: a display name they set (/myname), else their
+    Telegram first name as last seen. Never shown to members."""
+
+    __tablename__ = "staff_names"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    display_name: Mapped[str | None] = mapped_column(String(64))
+    first_name: Mapped[str | None] = mapped_column(String(64))
+    on_duty: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 Index(

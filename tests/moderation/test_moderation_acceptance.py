@@ -18,6 +18,7 @@ from tests.moderation.test_moderation_steps import (
     GROUP_ID,
     audit_actions,
     card_shows,
+    current,
     data_starting,
     grievance_row,
     next_with,
@@ -42,11 +43,13 @@ async def test_a_case_goes_from_report_to_closed_with_the_card_and_audit_followi
         card = await fake_api.next_message(GROUP_ID, timeout=20)
         assert reference in card.content
         assert "The clinic" not in card.content  # the group card never carries the content
-        assert label("ar", "moderation.button.assign") in card.button_texts()
+        # An ordinary case arrives as one compact message with at most three buttons.
+        assert label("ar", "moderation.desk.take") in card.button_texts()
+        assert len(card.buttons()) <= 3
 
-        # Amal takes it: the card now says who holds it.
+        # Amal takes it: the message now says who holds it, by name.
         amal.press(card, data=data_starting(fake_api, card, "gr:act:assign:"))
-        await card_shows(fake_api, card, str(AMAL))
+        await card_shows(fake_api, card, f"Staff {AMAL}")
         assert (await grievance_row(bot, reference)).assignee_id == AMAL
 
         # She acknowledges; the member is told in their language.
@@ -62,14 +65,17 @@ async def test_a_case_goes_from_report_to_closed_with_the_card_and_audit_followi
         assert "We have called the health directorate." in relayed.content
         assert str(AMAL) not in relayed.content
 
-        # Basim escalates from the same card.
+        # Basim opens the full card with /case and escalates from it.
         await bot.idle()
-        basim.press(card, data=data_starting(fake_api, card, "gr:act:esc:"))
+        basim.command(f"/case {reference}")
+        full = await next_with(fake_api, GROUP_ID, f"Staff {AMAL}")
+        basim.press(full, data=data_starting(fake_api, full, "gr:act:esc:"))
         assert "Escalated" in (await next_reply(member)).content
         await card_shows(fake_api, card, label("ar", "grievances.status.escalated"))
+        await card_shows(fake_api, full, "Escalated")
 
         # Resolve through the status menu.
-        basim.press(card, data=data_starting(fake_api, card, "gr:act:st:"))
+        basim.press(full, data=data_starting(fake_api, full, "gr:act:st:"))
         menu = await next_with(fake_api, GROUP_ID, "Choose the new status")
         basim.press(menu, data=data_starting(fake_api, menu, "gr:st:resolved:"))
         resolved = (await next_reply(member)).content
@@ -84,7 +90,11 @@ async def test_a_case_goes_from_report_to_closed_with_the_card_and_audit_followi
         assert "Reason: A doctor now visits twice a week." in closed.content
         assert f"within 30 days by sending <code>/appeal {reference}</code>" in closed.content
         await card_shows(fake_api, card, label("ar", "grievances.status.closed"))
+        await card_shows(fake_api, full, "Closed")
         assert (await grievance_row(bot, reference)).status == "closed"
+        # A closed card shows its final state and offers no stale action.
+        assert [d for _, d in current(fake_api, full).buttons()] == [f"gr:case:{reference}"]
+        assert "New report" not in current(fake_api, full).content
 
         # The audit trail shows every step and who took it; /audit GR-… shows it to Amal.
         steps = await audit_actions(bot, reference)

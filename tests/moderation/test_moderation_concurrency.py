@@ -81,19 +81,24 @@ async def test_two_moderators_pressing_at_once_and_a_stale_card(
         reference = reference_in((await file_text_report(member, "Road closed.")).content)
         card = await fake_api.next_message(GROUP_ID, timeout=20)
         assign = data_starting(fake_api, card, "gr:act:assign:")
-        escalate = data_starting(fake_api, card, "gr:act:esc:")
+        acknowledge = data_starting(fake_api, card, "gr:act:ack:")
 
         amal.press(card, data=assign)
         basim.press(card, data=assign)
         changed = await next_with(fake_api, GROUP_ID, "Someone else changed this case")
-        assert reference in changed.content and "9311" in changed.content
+        assert reference in changed.content and "Staff 9311" in changed.content
         await bot.idle()
         row = await grievance_row(bot, reference)
         assert row.assignee_id == 9311 and row.version == 2
 
-        # A button from the card as it was before (version 1) changes nothing.
-        basim.press(card, data=escalate)
+        # A button from the card as it was before (version 1) changes nothing for Basim...
+        basim.press(card, data=acknowledge)
         await next_with(fake_api, GROUP_ID, "Someone else changed this case")
         await bot.idle()
         assert (await grievance_row(bot, reference)).status == "new"
         assert [a for a, _ in await audit_actions(bot, reference)] == ["grievance.assign"]
+
+        # ...but Amal, the only one who changed the case since, goes on from the same card.
+        amal.press(card, data=acknowledge)
+        await bot.idle()
+        assert (await grievance_row(bot, reference)).status == "acknowledged"

@@ -13,7 +13,7 @@ from bot.engines.roles import Role
 from bot.moderation.queue import QueueFilters, parse_filters, queue_page
 from tests.fake_telegram import FakeBotApi
 from tests.grievances.test_grievance_steps import running_bot, staff_member
-from tests.moderation.test_moderation_steps import new_case, seed_cases
+from tests.moderation.test_moderation_steps import current, new_case, seed_cases
 
 STATUSES = ["new", "acknowledged", "in_review", "escalated", "resolved", "closed"]
 
@@ -103,7 +103,9 @@ async def test_pages_follow_the_queue_order_without_gaps_or_repeats(
         assert await walk(QueueFilters(overdue=True)) == overdue
 
 
-async def test_queue_in_chat_pages_with_a_button(fake_api: FakeBotApi, database_url: str) -> None:
+async def test_queue_in_chat_pages_back_and_forth_in_place(
+    fake_api: FakeBotApi, database_url: str
+) -> None:
     async with running_bot(fake_api, database_url) as bot:
         moderator = await staff_member(bot, 9502, Role.MODERATOR)
         now = bot.clock.now()
@@ -113,10 +115,18 @@ async def test_queue_in_chat_pages_with_a_button(fake_api: FakeBotApi, database_
         first = await moderator.reply(timeout=20)
         oldest = cases[-1].reference
         assert oldest in first.content and cases[0].reference not in first.content
-        moderator.press(first, text="Next page")
-        second = await moderator.reply(timeout=20)
+        assert "Received: <b>13</b>" in first.content  # totals by status
+        moderator.press(first, text="Next ▶️")
+        await bot.idle()
+        second = current(fake_api, first)  # the same message, edited in place
         assert cases[0].reference in second.content and oldest not in second.content
-        assert second.buttons() == []
+        assert "Next ▶️" not in second.button_texts()
+        moderator.press(first, text="◀️ Previous")
+        await bot.idle()
+        again = current(fake_api, first)
+        assert oldest in again.content and cases[0].reference not in again.content
+        assert "◀️ Previous" not in again.button_texts()
         moderator.press(first, data="mq:zz:1")
-        await bot.idle()  # a forged page button: a toast, no message
-        assert moderator.last_message().message_id == second.message_id
+        await bot.idle()  # a forged page button: a toast, nothing changes
+        assert current(fake_api, first).content == again.content
+        assert moderator.last_message().message_id == first.message_id

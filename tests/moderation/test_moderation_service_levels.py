@@ -82,7 +82,9 @@ async def test_note_and_reply_buttons_ask_for_the_text_as_a_reply(
         amal = await staff_in_group(bot, 9721, Role.MODERATOR)
         member = await member_who_consented(bot, 7721)
         reference = reference_in((await file_text_report(member, "School closed.")).content)
-        card = await fake_api.next_message(GROUP_ID, timeout=20)
+        await fake_api.next_message(GROUP_ID, timeout=20)  # the compact announcement
+        amal.command(f"/case {reference}")
+        card = await next_with(fake_api, GROUP_ID, "Assigned to")
 
         amal.press(card, data=data_starting(fake_api, card, "gr:act:note:"))
         prompt = await next_with(fake_api, GROUP_ID, "note for case")
