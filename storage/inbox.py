@@ -39,14 +39,16 @@ _PROFILE_FIELDS = frozenset(
 )
 
 
-def minimised(value: Any, parent: str = "") -> Any:
+def minimised(value: Any, parent: str = "", staff_ids: frozenset[int] = frozenset()) -> Any:
     """The update with names, usernames, phone numbers and profile data removed.
 
     python-telegram-bot needs a user's `first_name`, so users keep an empty one; a shared
     contact keeps empty required fields only; a chat's photo (profile picture) is dropped.
+    The sender's first name is kept only when the sender is one of `staff_ids`: colleagues
+    are shown to each other by their Telegram first name (issue 18); members never are.
     """
     if isinstance(value, list):
-        return [minimised(item, parent) for item in value]
+        return [minimised(item, parent, staff_ids) for item in value]
     if not isinstance(value, dict):
         return value
     if parent == "contact":
@@ -59,11 +61,12 @@ def minimised(value: Any, parent: str = "") -> Any:
             continue
         if key == "first_name":
             if is_user:
-                result[key] = ""
+                is_staff = parent == "from" and value.get("id") in staff_ids
+                result[key] = item if is_staff else ""
             continue
         if key == "photo" and is_chat:
             continue
-        result[key] = minimised(item, key)
+        result[key] = minimised(item, key, staff_ids)
     return result
 
 
@@ -95,9 +98,13 @@ class UpdateAlreadyHandled(Exception):
 
 
 async def store_incoming(
-    session: AsyncSession, updates: list[IncomingUpdate], now: datetime
+    session: AsyncSession,
+    updates: list[IncomingUpdate],
+    now: datetime,
+    staff_ids: frozenset[int] = frozenset(),
 ) -> int:
-    """Insert updates not seen before; returns how many were new."""
+    """Insert updates not seen before; returns how many were new. Only a sender among
+    `staff_ids` keeps a first name (colleagues are named by it)."""
     if not updates:
         return 0
     statement = insert_for(session, InboxUpdate).values(
@@ -105,7 +112,7 @@ async def store_incoming(
             {
                 "update_id": item.update_id,
                 "chat_key": item.chat_key,
-                "payload": minimised(item.payload),
+                "payload": minimised(item.payload, staff_ids=staff_ids),
                 "status": PENDING,
                 "attempts": 0,
                 "received_at": now,

@@ -21,6 +21,7 @@ from aiohttp import web
 from telegram import Bot, Update
 from telegram.error import Conflict, NetworkError, RetryAfter, TimedOut
 
+from bot.engines.roles import list_staff
 from bot.runtime.context import Services
 from bot.runtime.inbox_processor import chat_key_of
 from bot.runtime.sender import retry_after_seconds
@@ -33,7 +34,13 @@ MAX_UPDATE_ID = 2**63  # the inbox keeps update ids in a signed 64-bit column
 
 async def store_updates(services: Services, items: list[inbox.IncomingUpdate]) -> None:
     async with services.database.unit_of_work() as uow:
-        await inbox.store_incoming(uow.session, items, services.clock.now())
+        staff = {member.user_id for member in await list_staff(uow)}
+        await inbox.store_incoming(
+            uow.session,
+            items,
+            services.clock.now(),
+            staff_ids=frozenset(staff | services.settings.admin_ids),
+        )
         await uow.commit()
 
 
