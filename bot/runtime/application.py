@@ -19,7 +19,6 @@ from typing import Any
 from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.ext import Application, ContextTypes, Defaults
-from telegram.request import HTTPXRequest
 
 from admin import audit_log, grievance_cards, grievance_reply, moderation_features, staff
 from admin import broadcasts as broadcast_admin
@@ -35,6 +34,7 @@ from bot.runtime.inbox_processor import InboxProcessor
 from bot.runtime.receivers import PollingReceiver, WebhookReceiver
 from bot.runtime.scheduler import TaskRunner
 from bot.runtime.sender import GlobalPace, OutboxSender, SharedRateLimiter
+from bot.runtime.telegram_api import TolerantRequest
 from handlers import (
     fallback,
     flood_control,
@@ -136,8 +136,8 @@ def build_application(
         .context_types(ContextTypes(context=HiwarContext))
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.timezone))
         .rate_limiter(SharedRateLimiter(pace))
-        .connection_pool_size(16)
-        .pool_timeout(30)
+        .request(TolerantRequest(connection_pool_size=16, pool_timeout=30.0))
+        .get_updates_request(TolerantRequest(connection_pool_size=1))
     )
     if settings.telegram_api_url:
         builder = builder.base_url(settings.telegram_api_url).base_file_url(
@@ -263,7 +263,7 @@ class HiwarRuntime:
         # scanning the pool (measured with bench/broadcast.py --profile).
         self._sender_bot = Bot(
             token,
-            request=HTTPXRequest(connection_pool_size=SENDER_CONNECTIONS, pool_timeout=30.0),
+            request=TolerantRequest(connection_pool_size=SENDER_CONNECTIONS, pool_timeout=30.0),
             **kwargs,
         )
         await self._sender_bot.initialize()

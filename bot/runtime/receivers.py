@@ -19,17 +19,19 @@ from urllib.parse import urlparse
 
 from aiohttp import web
 from telegram import Bot, Update
-from telegram.error import Conflict, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, Conflict, NetworkError, RetryAfter, TimedOut
 
 from bot.engines.roles import list_staff
 from bot.runtime.context import Services
 from bot.runtime.inbox_processor import chat_key_of
 from bot.runtime.sender import retry_after_seconds
+from bot.runtime.telegram_api import HANDLED_UPDATE_TYPES, description_of
 from storage import inbox
 from storage.errors import is_database_unavailable
 
 logger = logging.getLogger(__name__)
 MAX_UPDATE_ID = 2**63  # the inbox keeps update ids in a signed 64-bit column
+CONFIG_ERROR_RETRY_SECONDS = 30.0  # a 400 from getUpdates is configuration: retry slowly
 
 
 async def store_updates(services: Services, items: list[inbox.IncomingUpdate]) -> None:
@@ -72,11 +74,21 @@ class PollingReceiver:
                 updates = await self.bot.get_updates(
                     offset=self.offset,
                     timeout=self.poll_timeout,
-                    allowed_updates=Update.ALL_TYPES,
+                    allowed_updates=list(HANDLED_UPDATE_TYPES),
                 )
                 failures = 0
             except RetryAfter as error:
                 await asyncio.sleep(retry_after_seconds(error))
+                continue
+            except BadRequest as error:
+                # Not transient: the request itself is refused (e.g. an update type the
+                # server does not know). Say why, and ask again slowly.
+                logger.error(
+                    "getUpdates refused (%s); configuration error, retrying in %.0f s",
+                    description_of(error),
+                    CONFIG_ERROR_RETRY_SECONDS,
+                )
+                await asyncio.sleep(CONFIG_ERROR_RETRY_SECONDS)
                 continue
             except (TimedOut, NetworkError, Conflict) as error:
                 failures += 1
@@ -185,7 +197,7 @@ class WebhookReceiver:
         await self.bot.set_webhook(
             url=settings.webhook_url,
             secret_token=settings.webhook_secret.reveal(),
-            allowed_updates=Update.ALL_TYPES,
+            allowed_updates=list(HANDLED_UPDATE_TYPES),
             drop_pending_updates=False,
         )
 
