@@ -20,7 +20,7 @@ from bot.engines.outbox import Button
 from bot.engines.tasks import TaskRegistry
 from bot.grievances import followup
 from bot.grievances.cases import GrievanceNotFound, erase_member_grievances
-from bot.grievances.directory import category
+from bot.grievances.directory import category, directory_is_placeholder
 from bot.grievances.flow import (
     ADDITION_FLOW,
     APPEAL_FLOW,
@@ -318,6 +318,12 @@ async def on_startup(services: Services, application: Any) -> None:
             "DATA_KEY is not set: grievance descriptions, notes and contact details are "
             "stored UNENCRYPTED. Set DATA_KEY (see README, 'Protecting reports') before "
             "accepting real reports."
+        )
+    if directory_is_placeholder():
+        logger.warning(
+            "The referral directory (bot/data/referrals.toml) holds only example entries: "
+            "members at risk are told to call the emergency services instead. Put the real "
+            "services your organisation refers to in that file."
         )
     now = services.clock.now()
     async with services.database.unit_of_work() as uow:

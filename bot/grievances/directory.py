@@ -73,5 +73,13 @@ def referrals() -> tuple[Referral, ...]:
 
 
 def referrals_for(topics: set[str]) -> list[Referral]:
-    """Referrals that apply to any of `topics` (risk categories, report category, "urgent")."""
-    return [r for r in referrals() if "*" in r.categories or r.categories & topics]
+    """Referrals that apply to any of `topics` (risk categories, report category, "urgent").
+    Example entries are never among them: a placeholder number must not reach a member."""
+    return [
+        r for r in referrals() if not r.example and ("*" in r.categories or r.categories & topics)
+    ]
+
+
+def directory_is_placeholder() -> bool:
+    """True while the organisation has not put a real service in `referrals.toml`."""
+    return not any(not r.example for r in referrals())

@@ -15,6 +15,17 @@ class GrievancePolicy:
     appeal_period: timedelta = timedelta(days=30)
     identity_retention: timedelta = timedelta(days=90)
     reports_per_hour: int = 3
+    # Acknowledgement targets by urgency; a risk-flagged report gets the urgent one.
+    ack_urgent: timedelta = timedelta(hours=2)
+    ack_medium: timedelta = timedelta(hours=24)
+
+    def ack_target(self, urgency: str, risk_flagged: bool) -> timedelta:
+        """How soon a report of `urgency` is promised an acknowledgement."""
+        if urgency == "urgent" or risk_flagged:
+            return min(self.ack_urgent, self.ack_sla)
+        if urgency == "medium":
+            return min(self.ack_medium, self.ack_sla)
+        return self.ack_sla
 
 
 def _positive(values: Mapping[str, str], name: str, default: int) -> int:
@@ -36,4 +47,6 @@ def policy_from(extra: Mapping[str, str]) -> GrievancePolicy:
         appeal_period=timedelta(days=_positive(extra, "HIWAR_APPEAL_DAYS", 30)),
         identity_retention=timedelta(days=_positive(extra, "HIWAR_IDENTITY_RETENTION_DAYS", 90)),
         reports_per_hour=_positive(extra, "HIWAR_REPORTS_PER_HOUR", 3),
+        ack_urgent=timedelta(hours=_positive(extra, "HIWAR_ACK_URGENT_HOURS", 2)),
+        ack_medium=timedelta(hours=_positive(extra, "HIWAR_ACK_MEDIUM_HOURS", 24)),
     )

@@ -125,7 +125,7 @@ async def file_report(
         risk_flags=list(risk_flags),
         created_at=now,
         updated_at=now,
-        ack_due_at=now + policy.ack_sla,
+        ack_due_at=now + policy.ack_target(draft.urgency, bool(risk_flags)),
         card_dedupe_key=f"grievance-card:{reference}",
     )
     uow.session.add(grievance)

@@ -3,6 +3,8 @@ adding information, appeals, status notifications and the hourly limit."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 
 from bot.engines.roles import Role
@@ -60,7 +62,10 @@ async def test_urgent_and_risky_reports_alert_staff_and_show_referrals(
         confirmation = await finish_report(member, prompt, urgency="urgent")
         assert "اهتمام فوري" in confirmation.content
         referrals = await next_reply(member)
-        assert "مثال" in referrals.content  # placeholder entries say they are examples
+        # The directory still holds only example entries: none of them reaches the member,
+        # who gets a plain statement instead of placeholder numbers.
+        assert "مثال" not in referrals.content and "000 0000" not in referrals.content
+        assert "أُبلغ فريقنا" in referrals.content
         card = await fake_api.next_message(-100555, timeout=20)
         assert "🚨" in card.content and reference_in(confirmation.content) in card.content
         assert "كلمات خطر" in card.content  # the group is addressed in DEFAULT_LANGUAGE (ar)
@@ -68,6 +73,8 @@ async def test_urgent_and_risky_reports_alert_staff_and_show_referrals(
             grievance = await uow.session.scalar(select(Grievance))
             assert grievance is not None and "threat" in grievance.risk_flags
             assert grievance.priority == 3
+            # An urgent report is promised acknowledgement within the urgent target (2 h).
+            assert grievance.ack_due_at - grievance.created_at == timedelta(hours=2)
 
 
 async def test_safeguarding_cards_show_only_reference_category_and_urgency_to_the_group(

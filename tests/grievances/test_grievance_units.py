@@ -111,7 +111,7 @@ def test_categories_and_referrals_are_configured() -> None:
     assert codes_[-1] == "other" and len(codes_) == len(set(codes_)) >= 10
     assert [c.code for c in categories() if c.safeguarding] == ["gbv"]
     assert all(r.name["ar"] and r.name["en"] for r in referrals())
-    assert referrals_for({"self_harm"})
+    assert all(r.example for r in referrals()) or referrals_for({"self_harm"})
 
 
 def test_cipher_round_trips_and_marks_plain_text() -> None:
@@ -140,3 +140,25 @@ def test_rotation_reseals_with_the_new_key_and_still_reads_old_values() -> None:
     resealed = rotating.reseal(old.seal("text"))
     assert new.open(resealed) == "text"
     assert new.open(rotating.reseal(FieldCipher().seal("was plain"))) == "was plain"
+
+
+def test_acknowledgement_targets_follow_urgency_and_settings() -> None:
+    from datetime import timedelta
+
+    from bot.grievances.policy import policy_from
+
+    policy = policy_from({})
+    assert policy.ack_target("urgent", False) == timedelta(hours=2)
+    assert policy.ack_target("low", True) == timedelta(hours=2)  # risk words: urgent target
+    assert policy.ack_target("medium", False) == timedelta(hours=24)
+    assert policy.ack_target("low", False) == timedelta(hours=48)
+    custom = policy_from({"HIWAR_ACK_URGENT_HOURS": "1", "HIWAR_ACK_MEDIUM_HOURS": "12"})
+    assert custom.ack_target("urgent", False) == timedelta(hours=1)
+    assert custom.ack_target("medium", False) == timedelta(hours=12)
+
+
+def test_example_referrals_never_reach_members() -> None:
+    from bot.grievances.directory import directory_is_placeholder
+
+    assert all(not r.example for r in referrals_for({"self_harm", "gbv", "urgent"}))
+    assert directory_is_placeholder() == all(r.example for r in referrals())
