@@ -29,6 +29,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     name = args.command or "run"
     command = next(c for c in COMMANDS if name == c.NAME)
+    if not getattr(command, "NEEDS_SETTINGS", True):
+        return int(asyncio.run(command.run(None, args)))
     try:
         settings = load_settings()
         configure_logging(settings)

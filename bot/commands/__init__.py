@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from bot.commands import grant, import_sessions, migrate, revoke, rotate_key, run, staff
+from bot.commands import (
+    grant,
+    import_sessions,
+    migrate,
+    new_key,
+    revoke,
+    rotate_key,
+    run,
+    staff,
+)
 from bot.commands import import_survey as survey_import
 
 COMMANDS: tuple[ModuleType, ...] = (
@@ -16,5 +25,6 @@ COMMANDS: tuple[ModuleType, ...] = (
     staff,
     import_sessions,
     rotate_key,
+    new_key,
     survey_import,
 )

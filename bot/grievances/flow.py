@@ -47,7 +47,6 @@ MAX_DESCRIPTION_CHARACTERS = 20_000
 MAX_MEDIA = 20
 MAX_AREA_CHARACTERS = 200
 MAX_CONTACT_CHARACTERS = 200
-PREVIEW_CHARACTERS = 600
 ACCEPTED_MEDIA = ("voice", "photo")
 EDITABLE = ("category", "governorate", "area", "description", "urgency", "contact")
 _NEXT = {
@@ -177,20 +176,18 @@ class ReportFlow:
         )
 
     def _summary(self, data: dict[str, Any]) -> Text:
+        """Topic, place, urgency and how many parts were given: never the description or
+        the contact details, which would otherwise stay in the chat on the member's phone."""
         cipher, parts = self.desk.cipher, data.get("parts", [])
-        description = _joined_text(parts, cipher)
-        preview = description[:PREVIEW_CHARACTERS]
         return Text(
             "grievances.summary",
             {
                 "category": category(data.get("category", "other")).labels,
                 "governorate": self.desk.labels(governorate_key(data.get("governorate", ""))),
                 "area": cipher.open_optional(data.get("area")) or "",
-                "preview": preview,
-                "shortened": len(description) > len(preview),
                 "urgency": self.desk.labels(f"grievances.urgency.{data.get('urgency', 'low')}"),
                 "contactable": bool(data.get("contactable")),
-                "contact": cipher.open_optional(data.get("contact")) or "",
+                "has_contact": bool(data.get("contact")),
                 **_counts(parts),
             },
         )

@@ -146,6 +146,10 @@ class FakeBotApi:
         self._media: dict[tuple[int, int], dict[str, Any]] = {}
         self._known_media: dict[str, dict[str, Any]] = {}
         self._next_message_ids: dict[int, int] = {}
+        # Ids of messages users sent (allocated by `allocate_message_id`), and of every
+        # message the bot deleted, per chat.
+        self._user_message_ids: dict[int, set[int]] = {}
+        self._deleted_ids: dict[int, set[int]] = {}
         self._known_chats: dict[int, dict[str, Any]] = {}
         self._cursors: dict[int, int] = {}
         self._updates: list[dict[str, Any]] = []
@@ -172,6 +176,7 @@ class FakeBotApi:
             "editMessageCaption": self._edit_message_caption,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
             "deleteMessage": self._delete_message,
+            "deleteMessages": self._delete_messages,
             "answerCallbackQuery": self._answer_callback_query,
             "setMyCommands": self._set_my_commands,
             "getMyCommands": self._get_my_commands,
@@ -483,12 +488,33 @@ class FakeBotApi:
         markup = self._check_reply_markup(params.get("reply_markup"))
         return self._apply_edit(current, reply_markup=markup)
 
+    def _delete_one(self, chat_id: int, message_id: int) -> bool:
+        """Delete a bot's message, or a user's message (a bot may delete those in a private
+        chat); False when there is no such message (or it is gone already)."""
+        if message_id in self._deleted_ids.get(chat_id, set()):
+            return False
+        message = self._messages.get(chat_id, {}).get(message_id)
+        if message is not None:
+            self._messages[chat_id][message_id] = dataclasses.replace(message, deleted=True)
+        elif message_id not in self._user_message_ids.get(chat_id, set()):
+            return False
+        self._deleted_ids.setdefault(chat_id, set()).add(message_id)
+        return True
+
     def _delete_message(self, params: Params, files: Files) -> bool:
         chat_id = self._require_chat_id(params)
-        message = self._messages.get(chat_id, {}).get(int(params.get("message_id") or 0))
-        if message is None or message.deleted:
+        if not self._delete_one(chat_id, int(params.get("message_id") or 0)):
             raise bad_request("message to delete not found")
-        self._messages[chat_id][message.message_id] = dataclasses.replace(message, deleted=True)
+        return True
+
+    def _delete_messages(self, params: Params, files: Files) -> bool:
+        """Like Telegram: 1-100 ids; ids that cannot be found are skipped silently."""
+        chat_id = self._require_chat_id(params)
+        ids = params.get("message_ids")
+        if not isinstance(ids, list) or not 1 <= len(ids) <= 100:
+            raise bad_request("message identifiers are not specified")
+        for message_id in ids:
+            self._delete_one(chat_id, int(message_id))
         return True
 
     def _answer_callback_query(self, params: Params, files: Files) -> bool:
@@ -750,7 +776,14 @@ class FakeBotApi:
     def allocate_message_id(self, chat_id: int) -> int:
         """Take the next message id of ``chat_id`` (shared by user and bot messages)."""
         with self._lock:
-            return self._allocate_message_id(chat_id)
+            message_id = self._allocate_message_id(chat_id)
+            self._user_message_ids.setdefault(chat_id, set()).add(message_id)
+            return message_id
+
+    def deleted_message_ids(self, chat_id: int) -> set[int]:
+        """Ids of the messages (the bot's and the user's) the bot deleted in ``chat_id``."""
+        with self._lock:
+            return set(self._deleted_ids.get(chat_id, set()))
 
     @property
     def calls(self) -> list[ApiCall]:

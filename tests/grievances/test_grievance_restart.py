@@ -98,7 +98,7 @@ async def test_sigkill_at_several_steps_loses_nothing_and_files_once(
         contact = await reply()
         press(contact, "anonymous")
         summary = await reply()
-        assert "Sinjar" in summary.content and "Our house was taken" in summary.content
+        assert "Sinjar" in summary.content and "Our house was taken" not in summary.content
         press(summary, "submit")
         await restart(in_flight=True)  # killed around the submit itself
         for _ in range(int(REPLY_TIMEOUT / 0.1)):
