@@ -176,6 +176,41 @@ def apply_status(grievance: Grievance, new_status: str, now: datetime) -> None:
         grievance.closed_at = None
 
 
+async def _move_status(
+    uow: UnitOfWork,
+    grievance: Grievance,
+    new_status: str,
+    actor_id: int | None,
+    now: datetime,
+    reason: str | None,
+    cipher: FieldCipher | None,
+) -> GrievanceEntry:
+    """Apply `new_status` and keep it on the case's history and in the audit log."""
+    old_status = grievance.status
+    apply_status(grievance, new_status, now)
+    details = {"from": old_status, "to": new_status}
+    entry = await add_entry(
+        uow,
+        grievance,
+        kind="status",
+        now=now,
+        text=reason or None,
+        actor_id=actor_id,
+        details=details,
+        cipher=cipher,
+    )
+    await record_action(
+        uow,
+        actor_id=actor_id,
+        action="grievance.status",
+        record_type=RECORD_TYPE,
+        record_id=grievance.reference,
+        now=now,
+        details=details,
+    )
+    return entry
+
+
 async def change_status(
     uow: UnitOfWork,
     ref: str,
@@ -192,26 +227,7 @@ async def change_status(
     grievance = await grievance_by_reference(uow, ref)
     await _require_access(uow, grievance, actor_id)
     old_status = grievance.status
-    apply_status(grievance, new_status, now)
-    entry = await add_entry(
-        uow,
-        grievance,
-        kind="status",
-        now=now,
-        text=reason or None,
-        actor_id=actor_id,
-        details={"from": old_status, "to": new_status},
-        cipher=cipher,
-    )
-    await record_action(
-        uow,
-        actor_id=actor_id,
-        action="grievance.status",
-        record_type=RECORD_TYPE,
-        record_id=grievance.reference,
-        now=now,
-        details={"from": old_status, "to": new_status},
-    )
+    entry = await _move_status(uow, grievance, new_status, actor_id, now, reason, cipher)
     notified = old_status != new_status and await _queue_member_notice(uow, grievance, entry, now)
     return StatusChange(grievance.reference, old_status, new_status, notified)
 
@@ -243,25 +259,7 @@ async def relay_staff_reply(
     grievance.updated_at = now
     if grievance.status == "new":
         # A reply acknowledges the case: status and timestamp move together (issue 18).
-        apply_status(grievance, "acknowledged", now)
-        await add_entry(
-            uow,
-            grievance,
-            kind="status",
-            now=now,
-            actor_id=actor_id,
-            details={"from": "new", "to": "acknowledged"},
-            cipher=cipher,
-        )
-        await record_action(
-            uow,
-            actor_id=actor_id,
-            action="grievance.status",
-            record_type=RECORD_TYPE,
-            record_id=grievance.reference,
-            now=now,
-            details={"from": "new", "to": "acknowledged"},
-        )
+        await _move_status(uow, grievance, "acknowledged", actor_id, now, None, cipher)
     elif grievance.acknowledged_at is None:
         grievance.acknowledged_at = now
     await record_action(
