@@ -11,13 +11,13 @@ replies and press their buttons). The bot and its configuration are the producti
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 import contextlib
 import json
 import socket
 import subprocess
 import sys
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
