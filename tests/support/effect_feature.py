@@ -36,7 +36,7 @@ from bot.engines.numbers import parse_integer
 from bot.engines.outbox import queue_text
 from bot.engines.tasks import TaskRegistry
 from bot.runtime.context import HiwarContext
-from bot.runtime.replies import show_flow_reply
+from bot.runtime.replies import send_html, show_flow_reply
 from storage.database import UnitOfWork
 from storage.models import AuditEntry
 
@@ -65,7 +65,7 @@ async def record_effect(update: Update, ctx: HiwarContext) -> None:
         if HANDLER_DELAY_SECONDS:
             await asyncio.sleep(HANDLER_DELAY_SECONDS)
         await uow.commit()
-    await ctx.bot.send_message(update.effective_chat.id, f"effect {seq}")
+    await send_html(update, ctx, f"effect {seq}")
 
 
 async def boom(update: Update, ctx: HiwarContext) -> None:
