@@ -6,10 +6,12 @@ from __future__ import annotations
 from types import ModuleType
 
 from bot.commands import (
+    failed,
     grant,
     import_sessions,
     migrate,
     new_key,
+    replay,
     revoke,
     rotate_key,
     run,
@@ -27,4 +29,6 @@ COMMANDS: tuple[ModuleType, ...] = (
     rotate_key,
     new_key,
     survey_import,
+    failed,
+    replay,
 )

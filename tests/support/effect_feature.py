@@ -68,8 +68,14 @@ async def record_effect(update: Update, ctx: HiwarContext) -> None:
     await send_html(update, ctx, f"effect {seq}")
 
 
+BOOM = {"fixed": False}  # set True (in-process) and /boom records an effect instead
+
+
 async def boom(update: Update, ctx: HiwarContext) -> None:
     message = update.effective_message
+    if BOOM["fixed"]:
+        await record_effect(update, ctx)
+        return
     raise DeliberateFailure(message.text if message else "")  # carries the member's text
 
 
