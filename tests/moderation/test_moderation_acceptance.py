@@ -110,7 +110,9 @@ async def test_a_case_goes_from_report_to_closed_with_the_card_and_audit_followi
         trail = (await next_with(fake_api, GROUP_ID, f"took {reference}")).content
         amal_did = f"<b>Staff {AMAL} (moderator)</b>"
         assert f"{amal_did} took {reference}" in trail
-        assert f"{amal_did} changed the status of {reference} from Received to Acknowledged" in trail
+        assert (
+            f"{amal_did} changed the status of {reference} from Received to Acknowledged" in trail
+        )
         assert f"{amal_did} replied to the member on {reference}" in trail
         assert f"<b>Staff {BASIM} (moderator)</b> changed the status of {reference}" in trail
         assert str(AMAL) not in trail.replace(f"Staff {AMAL}", "")
