@@ -44,7 +44,7 @@ def phrase_key(action: str) -> str:
 
 
 @dataclass(frozen=True)
-class _Known:
+class AuditContext:
     """What the lines of one page refer to, read in a few queries."""
 
     names: dict[int, str]
@@ -138,7 +138,7 @@ async def _reasons(
     return found
 
 
-async def _known(uow: UnitOfWork, lines: Sequence[AuditLine], viewer_id: int) -> _Known:
+async def _known(uow: UnitOfWork, lines: Sequence[AuditLine], viewer_id: int) -> AuditContext:
     users = {line.actor_id for line in lines if line.actor_id}
     users |= set(_ids(line.record_id for line in lines if line.record_type == "user"))
     users |= {
@@ -151,7 +151,7 @@ async def _known(uow: UnitOfWork, lines: Sequence[AuditLine], viewer_id: int) ->
     user_ids = sorted(users)
     sessions = _ids(line.record_id for line in lines if line.record_type == "session")
     surveys = _ids(line.record_id for line in lines if line.record_type == "survey")
-    return _Known(
+    return AuditContext(
         names=await names_of(uow, user_ids),
         roles=await _roles_by_user(uow, user_ids),
         sessions=await _titles(uow, DialogueSession, sessions),
@@ -163,7 +163,7 @@ async def _known(uow: UnitOfWork, lines: Sequence[AuditLine], viewer_id: int) ->
 class AuditWriter:
     """Renders audit lines for one reader (language) with what `_known` read."""
 
-    def __init__(self, catalogue: Catalogue, language: str, known: _Known) -> None:
+    def __init__(self, catalogue: Catalogue, language: str, known: AuditContext) -> None:
         self.catalogue = catalogue
         self.language = language
         self.known = known

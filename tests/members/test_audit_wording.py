@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import ast
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 
 from bot.engines.roles import Role
-from bot.moderation.audit_wording import phrase_key
+from bot.moderation.audit_browsing import AuditLine
+from bot.moderation.audit_wording import AuditContext, AuditWriter, phrase_key
+from messages import Catalogue
 from messages.catalogue import LANGUAGES, load_catalogue_sources
 from storage.models import Member
 from tests.fake_telegram import FakeBotApi
@@ -132,3 +135,64 @@ async def test_the_audit_log_reads_as_sentences_in_english_and_arabic(
         assert "السبب: «\u2068Water is back in the street\u2069»" in trail
         assert "(\u2068مشرف\u2069)" in trail
         assert "grievance." not in trail and "in_review" not in trail
+
+
+SAMPLE_DETAILS: dict[str, dict[str, object]] = {
+    "grievance.status": {"from": "in_review", "to": "closed"},
+    "grievance.priority": {"previous": 0, "to": 2},
+    "grievance.assign": {"previous": COLLEAGUE},
+    "grievance.duplicate": {"main": "GR-2B3C-4D5E"},
+    "grievance.reply_links_defanged": {"links": 2},
+    "grievance.export": {"rows": 120, "filters": "g3m"},
+    "role.grant": {"role": "organiser"},
+    "role.revoke": {"role": "moderator"},
+    "session.change": {"fields": ["starts_at", "venue"], "told": 14},
+    "session.cancel": {"told": 14},
+    "survey.import": {"questions": 12, "warnings": 0},
+    "survey.results": {"responses": 240},
+    "broadcast.schedule": {"send_at": "2026-03-01T15:00:00+00:00"},
+    "broadcast.cancel": {"withdrawn": 300},
+}
+RECORDS = {"grievance": "GR-7K3M-Q2XA", "user": str(COLLEAGUE), "session": "4", "survey": "2"}
+
+
+def test_every_kind_reads_as_a_sentence_with_labels_for_what_the_code_records() -> None:
+    catalogue = Catalogue(ZoneInfo("Asia/Baghdad"))
+    context = AuditContext(
+        names={MODERATOR: "Huda", COLLEAGUE: "Basim"},
+        roles={MODERATOR: frozenset({Role.MODERATOR})},
+        sessions={"4": ("حوار حول المياه", "Dialogue on water")},
+        surveys={"2": ("تقييم الاحتياجات", "Needs assessment")},
+        reasons={},
+    )
+    for number, kind in enumerate(sorted(audit_action_kinds())):
+        record_type = kind.split(".")[0]
+        line = AuditLine(
+            number,
+            datetime(2026, 3, 1, 9, 0, tzinfo=UTC),
+            MODERATOR,
+            kind,
+            record_type,
+            RECORDS.get(record_type, "12"),
+            dict(SAMPLE_DETAILS.get(kind, {})),
+        )
+        for language in LANGUAGES:
+            rendered = AuditWriter(catalogue, language, context).line(line)
+            assert "Huda" in rendered and kind not in rendered, (kind, rendered)
+            assert "?" not in rendered and "=" not in rendered, (kind, rendered)
+            for code in ("in_review", "starts_at", "g3m"):
+                assert code not in rendered, (kind, rendered)
+    english = AuditWriter(catalogue, "en", context)
+    status = AuditLine(
+        1,
+        datetime(2026, 3, 1, 9, 0, tzinfo=UTC),
+        MODERATOR,
+        "grievance.status",
+        "grievance",
+        "GR-7K3M-Q2XA",
+        {"from": "in_review", "to": "closed"},
+    )
+    assert english.line(status) == (
+        "01/03/2026, 12:00 · <b>Huda (moderator)</b> changed the status of GR-7K3M-Q2XA"
+        " from Being reviewed to Closed"
+    )
