@@ -54,9 +54,9 @@ from telegram.ext import Application, MessageHandler, filters  # noqa: E402
 
 from bot.engines.disclosure import wording  # noqa: E402
 from bot.runtime.application import HiwarRuntime, Tuning  # noqa: E402
+from bot.surveys.album import results_album  # noqa: E402
 from bot.surveys.lifecycle import import_survey, publish_survey  # noqa: E402
 from bot.surveys.presentation import group_labels  # noqa: E402
-from bot.surveys.album import results_album  # noqa: E402
 from bot.surveys.report import render_report  # noqa: E402
 from bot.surveys.results import build_results  # noqa: E402
 from bot.surveys.xlsform.reading import read_xlsform  # noqa: E402
