@@ -13,7 +13,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Member, OutboxMessage, StaffRole, UtcDateTime
+from storage.models import Member, OutboxMessage, SentMessageLink, StaffRole, UtcDateTime
 from storage.upsert import insert_for
 
 PENDING = "pending"
@@ -295,6 +295,53 @@ async def forget_chat(session: AsyncSession, chat_id: int, now: datetime) -> Non
         .where(OutboxMessage.chat_id == chat_id, OutboxMessage.status.not_in((PENDING, SENDING)))
         .values(chat_id=0, sent_message_id=None)
     )
+    await session.execute(
+        delete(SentMessageLink).where(
+            SentMessageLink.lookup_key.startswith(f"{LINK_PREFIX}{chat_id}:")
+        )
+    )
+
+
+# -- links from delivered messages to their subject ----------------------------------------
+# An outbox payload with ``"link": "<subject>"`` (e.g. ``grievance:42``) is remembered once
+# delivered, so that a reply to that message can be traced to its subject for as long as
+# the subject wants (the outbox row itself is scrubbed after the de-duplication window).
+LINK_FIELD = "link"
+LINK_PREFIX = "sent:"
+
+
+def _link_key(chat_id: int, message_id: int) -> str:
+    return f"{LINK_PREFIX}{chat_id}:{message_id}"
+
+
+async def remember_sent(
+    session: AsyncSession, chat_id: int, message_id: int, subject: str, now: datetime
+) -> None:
+    statement = (
+        insert_for(session, SentMessageLink)
+        .values(lookup_key=_link_key(chat_id, message_id), subject=subject[:64], created_at=now)
+        .on_conflict_do_nothing(index_elements=["lookup_key"])
+    )
+    await session.execute(statement)
+
+
+async def subject_of_sent(session: AsyncSession, chat_id: int, message_id: int) -> str | None:
+    """What the message `message_id` the bot sent to `chat_id` was about, if remembered."""
+    subject: str | None = await session.scalar(
+        select(SentMessageLink.subject).where(
+            SentMessageLink.lookup_key == _link_key(chat_id, message_id)
+        )
+    )
+    return subject
+
+
+async def forget_subjects(session: AsyncSession, subjects: list[str]) -> int:
+    if not subjects:
+        return 0
+    result = await session.execute(
+        delete(SentMessageLink).where(SentMessageLink.subject.in_(subjects))
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def scrub_finished(session: AsyncSession, older_than: datetime) -> int:

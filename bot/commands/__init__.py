@@ -6,6 +6,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from bot.commands import (
+    demo_data,
     failed,
     grant,
     import_sessions,
@@ -29,6 +30,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     rotate_key,
     new_key,
     survey_import,
+    demo_data,
     failed,
     replay,
 )

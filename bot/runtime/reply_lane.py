@@ -98,6 +98,11 @@ class LaneRecorder(OutcomeRecorder):
                 await outbox.mark_member_unreachable(uow.session, item.message.chat_id)
             if item.retry_in is None and item.status in (outbox.UNREACHABLE, outbox.FAILED):
                 await queue_failure_notice(uow, item.message, now)
+            subject = item.message.payload.get(outbox.LINK_FIELD)
+            if item.status == outbox.SENT and item.sent_id and isinstance(subject, str):
+                await outbox.remember_sent(
+                    uow.session, item.message.chat_id, item.sent_id, subject, now
+                )
         if postponed:
             uow.after_commit(self.services.wake_sender)
 
