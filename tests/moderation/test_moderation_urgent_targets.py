@@ -149,3 +149,24 @@ async def test_the_placeholder_directory_is_logged_and_told_to_admins_once_a_day
         await finish_report(member, prompt, urgency="urgent")
         statement = await next_reply(member)
         assert "emergency services" in statement.content and "000 0000" not in statement.content
+
+
+async def test_a_safeguarding_case_is_escalated_only_to_safeguarding_staff_and_admins(
+    fake_api: FakeBotApi, database_url: str
+) -> None:
+    async with running_bot(fake_api, database_url, MODERATOR_CHAT_ID=str(GROUP_ID)) as bot:
+        await staff_member(bot, ON_DUTY, Role.MODERATOR)
+        await staff_member(bot, OFF_DUTY, Role.SAFEGUARDING)  # on duty too (the default)
+        await staff_member(bot, ADMIN, Role.ADMIN)
+        member = await member_who_consented(bot, MEMBER)
+        prompt = await report_until_description(member, category="gbv")
+        member.send("My neighbour is being beaten at home.")
+        prompt = await next_reply(member)
+        confirmation = await finish_report(member, prompt, urgency="urgent")
+        reference = reference_in(confirmation.content)
+        await bot.idle()
+        bot.clock.advance(timedelta(hours=2, minutes=5))
+        for person in (OFF_DUTY, ADMIN):
+            assert reference in (await next_with(fake_api, person, ESCALATED)).content
+        await bot.idle()
+        assert not [m for m in fake_api.messages_to(ON_DUTY) if ESCALATED in m.content]
