@@ -364,3 +364,52 @@ async def scrub_finished(session: AsyncSession, older_than: datetime) -> int:
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass(frozen=True)
+class ClaimedRow:
+    """A message written already claimed by its writer (a handler's direct reply)."""
+
+    chat_id: int
+    method: str
+    payload: dict[str, Any]
+
+
+async def enqueue_claimed(
+    session: AsyncSession,
+    rows: list[ClaimedRow],
+    *,
+    owner: str,
+    now: datetime,
+    claim_for: timedelta,
+    priority: int,
+) -> list[OutgoingMessage]:
+    """Add messages claimed by `owner` (who sends them right after the commit); the ids come
+    back in the order of `rows`. Should the owner die first, the claim is released at its
+    restart (or when it expires) and the outbox sender sends them."""
+    if not rows:
+        return []
+    statement = insert_for(session, OutboxMessage).returning(
+        OutboxMessage.id, sort_by_parameter_order=True
+    )
+    values = [
+        {
+            "chat_id": row.chat_id,
+            "method": row.method,
+            "payload": row.payload,
+            "priority": priority,
+            "status": SENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "claimed_by": owner,
+            "claim_expires_at": now + claim_for,
+            "created_at": now,
+        }
+        for row in rows
+    ]
+    result = await session.execute(statement, values)
+    ids = [int(value) for value in result.scalars().all()]
+    return [
+        OutgoingMessage(message_id, row.chat_id, row.method, dict(row.payload), 0, None)
+        for message_id, row in zip(ids, rows, strict=True)
+    ]
