@@ -13,6 +13,7 @@ from storage.models.runtime import (
     OutboxMessage,
     RuntimeLease,
     ScheduledTask,
+    SentMessageLink,
 )
 from storage.models.sessions import DialogueSession, SessionFeedback, SessionRegistration
 from storage.models.surveys import Survey, SurveyAnswer, SurveyResponse
@@ -34,6 +35,7 @@ __all__ = [
     "OutboxMessage",
     "RuntimeLease",
     "ScheduledTask",
+    "SentMessageLink",
     "SessionFeedback",
     "SessionRegistration",
     "SpikeAlert",
