@@ -293,14 +293,19 @@ async def forget_chat(session: AsyncSession, chat_id: int, now: datetime) -> Non
     await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.chat_id == chat_id, OutboxMessage.status.not_in((PENDING, SENDING)))
-        .values(chat_id=0, sent_message_id=None)
+        # No chat, no text and no de-duplication key (`grievance-notify:<entry>` would point
+        # at the member's report).
+        .values(chat_id=0, sent_message_id=None, dedupe_key=None, payload={"finished": True})
+        .execution_options(synchronize_session=False)
     )
 
 
 async def scrub_finished(session: AsyncSession, older_than: datetime) -> int:
     """Finished messages to members older than the de-duplication window keep no text, no
-    chat and only coarse times (staff chats keep theirs: replies to cards are looked up)."""
+    chat, no de-duplication key and only coarse times: those of the window's edge, to the
+    hour (staff chats keep theirs: replies to cards are looked up by chat and message)."""
     staff = select(StaffRole.user_id)
+    edge = older_than.replace(minute=0, second=0, microsecond=0)
     result = await session.execute(
         update(OutboxMessage)
         .where(
@@ -313,6 +318,10 @@ async def scrub_finished(session: AsyncSession, older_than: datetime) -> int:
             chat_id=0,
             sent_message_id=None,
             payload={"finished": True},
+            dedupe_key=None,
+            created_at=edge,
+            next_attempt_at=edge,
+            finished_at=edge,
         )
         .execution_options(synchronize_session=False)
     )
