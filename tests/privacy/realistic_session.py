@@ -55,7 +55,9 @@ ERASER_ANSWERS = {"need": "Need-Gh2 clean water in Zubair", "wish": "Wish-Tc5 mo
 
 def distinctive_strings() -> dict[str, str]:
     """What must never be readable in the database files: typed texts (distinctive
-    fragments), members' names and usernames, the moderator's username, every id as text."""
+    fragments), members' names and usernames, the moderator's username, members' ids as
+    text. (Staff are named by first name to colleagues, and the audit log records which
+    account was granted a role: a staff member's first name and id are kept by design.)"""
     texts = [DESCRIPTION, AREA, CONTACT, CAPTION, ADDITION, NOTE, REPLY]
     texts += [*REPORTER_ANSWERS.values(), *ERASER_ANSWERS.values()]
     found = {f"text {text!r}": re.split(r"\s", text)[0] for text in texts}
@@ -66,7 +68,7 @@ def distinctive_strings() -> dict[str, str]:
         found[f"{who} username"] = str(user.username)
     found["moderator username"] = str(MODERATOR.username)
     found["moderator last name"] = str(MODERATOR.last_name)
-    for who, user in (("reporter", REPORTER), ("eraser", ERASER), ("moderator", MODERATOR)):
+    for who, user in (("reporter", REPORTER), ("eraser", ERASER)):
         found[f"{who} id"] = str(user.id)
     return found
 
