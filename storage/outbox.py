@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, func, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Member, OutboxMessage, StaffRole, UtcDateTime
+from storage.models import Member, OutboxMessage, SentMessageLink, StaffRole, UtcDateTime
 from storage.upsert import insert_for
 
 PENDING = "pending"
@@ -127,6 +127,18 @@ async def claim_due(
     ]
 
 
+def _chat_kept_after_sending(chat_id: ColumnElement[int]) -> ColumnElement[int]:
+    """The chat a finished message keeps: groups, members and staff keep theirs (for the
+    de-duplication window, see `scrub_finished`); a chat with no member row — the member
+    just erased their data, or never consented — is forgotten as soon as it is sent to."""
+    known = or_(
+        chat_id < 0,
+        chat_id.in_(select(Member.user_id)),
+        chat_id.in_(select(StaffRole.user_id)),
+    )
+    return case((known, chat_id), else_=0)
+
+
 async def finish(
     session: AsyncSession,
     message_id: int,
@@ -149,6 +161,7 @@ async def finish(
             claim_expires_at=None,
             # A finished message keeps no text: replies and notices can be sensitive.
             payload={"finished": True},
+            chat_id=_chat_kept_after_sending(cast(Table, OutboxMessage.__table__).c.chat_id),
         )
     )
 
@@ -245,6 +258,7 @@ async def record_outcomes(
                 claim_expires_at=None,
                 # A finished message keeps no text: replies and notices can be sensitive.
                 payload={"finished": True},
+                chat_id=_chat_kept_after_sending(table.c.chat_id),
             ),
             [
                 {
@@ -298,6 +312,53 @@ async def forget_chat(session: AsyncSession, chat_id: int, now: datetime) -> Non
         .values(chat_id=0, sent_message_id=None, dedupe_key=None, payload={"finished": True})
         .execution_options(synchronize_session=False)
     )
+    await session.execute(
+        delete(SentMessageLink).where(
+            SentMessageLink.lookup_key.startswith(f"{LINK_PREFIX}{chat_id}:")
+        )
+    )
+
+
+# -- links from delivered messages to their subject ----------------------------------------
+# An outbox payload with ``"link": "<subject>"`` (e.g. ``grievance:42``) is remembered once
+# delivered, so that a reply to that message can be traced to its subject for as long as
+# the subject wants (the outbox row itself is scrubbed after the de-duplication window).
+LINK_FIELD = "link"
+LINK_PREFIX = "sent:"
+
+
+def _link_key(chat_id: int, message_id: int) -> str:
+    return f"{LINK_PREFIX}{chat_id}:{message_id}"
+
+
+async def remember_sent(
+    session: AsyncSession, chat_id: int, message_id: int, subject: str, now: datetime
+) -> None:
+    statement = (
+        insert_for(session, SentMessageLink)
+        .values(lookup_key=_link_key(chat_id, message_id), subject=subject[:64], created_at=now)
+        .on_conflict_do_nothing(index_elements=["lookup_key"])
+    )
+    await session.execute(statement)
+
+
+async def subject_of_sent(session: AsyncSession, chat_id: int, message_id: int) -> str | None:
+    """What the message `message_id` the bot sent to `chat_id` was about, if remembered."""
+    subject: str | None = await session.scalar(
+        select(SentMessageLink.subject).where(
+            SentMessageLink.lookup_key == _link_key(chat_id, message_id)
+        )
+    )
+    return subject
+
+
+async def forget_subjects(session: AsyncSession, subjects: list[str]) -> int:
+    if not subjects:
+        return 0
+    result = await session.execute(
+        delete(SentMessageLink).where(SentMessageLink.subject.in_(subjects))
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def scrub_finished(session: AsyncSession, older_than: datetime) -> int:
@@ -326,3 +387,52 @@ async def scrub_finished(session: AsyncSession, older_than: datetime) -> int:
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass(frozen=True)
+class ClaimedRow:
+    """A message written already claimed by its writer (a handler's direct reply)."""
+
+    chat_id: int
+    method: str
+    payload: dict[str, Any]
+
+
+async def enqueue_claimed(
+    session: AsyncSession,
+    rows: list[ClaimedRow],
+    *,
+    owner: str,
+    now: datetime,
+    claim_for: timedelta,
+    priority: int,
+) -> list[OutgoingMessage]:
+    """Add messages claimed by `owner` (who sends them right after the commit); the ids come
+    back in the order of `rows`. Should the owner die first, the claim is released at its
+    restart (or when it expires) and the outbox sender sends them."""
+    if not rows:
+        return []
+    statement = insert_for(session, OutboxMessage).returning(
+        OutboxMessage.id, sort_by_parameter_order=True
+    )
+    values = [
+        {
+            "chat_id": row.chat_id,
+            "method": row.method,
+            "payload": row.payload,
+            "priority": priority,
+            "status": SENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "claimed_by": owner,
+            "claim_expires_at": now + claim_for,
+            "created_at": now,
+        }
+        for row in rows
+    ]
+    result = await session.execute(statement, values)
+    ids = [int(value) for value in result.scalars().all()]
+    return [
+        OutgoingMessage(message_id, row.chat_id, row.method, dict(row.payload), 0, None)
+        for message_id, row in zip(ids, rows, strict=True)
+    ]

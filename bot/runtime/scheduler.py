@@ -25,6 +25,14 @@ RELEASE_CHECK_EVERY = timedelta(seconds=5)  # claims of a dead instance: no need
 MAX_ATTEMPTS = 10
 MAX_ROUNDS = 8
 INBOX_RETENTION = timedelta(days=3)
+FAILED_UPDATE_DAYS = 14  # HIWAR_FAILED_UPDATE_DAYS: how long a failed update's input is kept
+
+
+def failed_update_keep(services: Services) -> timedelta:
+    days = services.settings.extra.get("HIWAR_FAILED_UPDATE_DAYS", str(FAILED_UPDATE_DAYS))
+    return timedelta(days=float(days))
+
+
 # Finished messages to members keep their chat this long (then `outbox.scrub_finished`).
 OUTBOX_DEDUPE_WINDOW = timedelta(days=7)
 # Finished tasks are deleted this long after they finished (`tasks.purge_finished`).
@@ -102,15 +110,23 @@ class TaskRunner:
 
     async def purge_old_inbox_rows(self) -> int:
         async with self.services.database.unit_of_work() as uow:
-            removed = await purge_what_is_no_longer_needed(uow.session, self.services.clock.now())
+            removed = await purge_what_is_no_longer_needed(
+                uow.session, self.services.clock.now(), failed_update_keep(self.services)
+            )
             await uow.commit()
         return removed
 
 
-async def purge_what_is_no_longer_needed(session: AsyncSession, now: datetime) -> int:
-    """The hourly purge: handled updates, leases of dead instances, the text, chat and key of
-    old finished messages to members, finished tasks. Returns how many updates went."""
+async def purge_what_is_no_longer_needed(
+    session: AsyncSession,
+    now: datetime,
+    failed_update_keep: timedelta = timedelta(days=FAILED_UPDATE_DAYS),
+) -> int:
+    """The hourly purge: handled and failed updates, leases of dead instances, the text, chat
+    and key of old finished messages to members, finished tasks. Returns how many updates
+    went."""
     removed = await inbox.purge_handled(session, now - INBOX_RETENTION)
+    removed += await inbox.purge_failed(session, now - failed_update_keep)
     await inbox.purge_expired_leases(session, now)
     await outbox.scrub_finished(session, now - OUTBOX_DEDUPE_WINDOW)
     await tasks.purge_finished(session, now - TASK_RETENTION)
