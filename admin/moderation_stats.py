@@ -21,7 +21,16 @@ from bot.engines.outbox import Button
 from bot.engines.roles import Role, may_act
 from bot.grievances.directory import category
 from bot.grievances.export import export_cases
-from bot.grievances.stats import RESTRICTED, Cell, case_stats, trend_chart_png, weekly_trend
+from bot.grievances.stats import (
+    RESTRICTED,
+    CaseStats,
+    Cell,
+    Trend,
+    case_stats,
+    trend_chart_png,
+    weekly_trend,
+)
+from bot.grievances.stats_sheet import stats_files
 from bot.members.demographics import GOVERNORATES
 from bot.moderation.actions import NotStaff
 from bot.moderation.queue import BadFilter, parse_filters
@@ -60,7 +69,9 @@ def _hours(value: float | None) -> float | None:
 
 @staff_only(Role.MODERATOR, Role.ORGANISER)
 async def stats_command(update: Update, ctx: HiwarContext) -> None:
-    args = [arg.lower() for arg in ctx.args or []]
+    words = [arg.lower() for arg in ctx.args or []]
+    as_spreadsheet, hxl = "xlsx" in words, "hxl" in words  # `/stats anbar xlsx hxl`
+    args = [word for word in words if word not in ("xlsx", "hxl")]
     governorate = args[0] if args else None
     if len(args) > 1 or (governorate is not None and governorate not in GOVERNORATES):
         await say(update, ctx, "moderation.stats.usage")
@@ -93,6 +104,8 @@ async def stats_command(update: Update, ctx: HiwarContext) -> None:
         ack_hours=_hours(figures.median_ack_hours),
         resolve_hours=_hours(figures.median_resolve_hours),
     )
+    if as_spreadsheet:
+        await _send_stats_files(update, ctx, figures, trend, threshold, hxl)
     if trend is None:
         return
     catalogue, language = ctx.services.catalogue, ctx.language
@@ -118,6 +131,36 @@ async def stats_command(update: Update, ctx: HiwarContext) -> None:
     )
     if Role.ORGANISER in ctx.staff_roles or Role.ADMIN in ctx.staff_roles:
         await say(update, ctx, "moderation.stats.wedid_hint", governorate=trend.governorate)
+
+
+async def _send_stats_files(
+    update: Update,
+    ctx: HiwarContext,
+    figures: CaseStats,
+    trend: Trend | None,
+    threshold: int,
+    hxl: bool,
+) -> None:
+    user = update.effective_user
+    assert user is not None
+    catalogue, language = ctx.services.catalogue, ctx.language
+    files = stats_files(
+        figures,
+        trend,
+        catalogue=catalogue,
+        language=language,
+        words=wording(catalogue, language, threshold),
+        stamp=ctx.services.clock.now().astimezone(catalogue.timezone).strftime("%Y%m%d-%H%M"),
+        hxl=hxl,
+    )
+    # Files go to the staff member privately, never to the group.
+    await ctx.bot.send_document(user.id, files.xlsx, filename=files.xlsx_name)
+    await ctx.bot.send_document(
+        user.id,
+        files.csv,
+        filename=files.csv_name,
+        caption=catalogue.render(language, "moderation.stats_sheet.sent"),
+    )
 
 
 @staff_only(Role.MODERATOR)
