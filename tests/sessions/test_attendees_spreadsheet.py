@@ -29,7 +29,8 @@ async def test_attendees_spreadsheet_in_english(bot: BotHarness) -> None:
             await uow.commit()
     organiser = bot.user(ORGANISER, "en")
     organiser.command(f"/attendees {session_id}")
-    _summary, _csv, xlsx = await organiser.replies(3)
+    received = await organiser.replies(3)
+    xlsx = next(m for m in received if (m.document_name or "").endswith(".xlsx"))
     book = load_workbook(io.BytesIO(xlsx.document_bytes or b""))
     sheet = book["attendees"]
     assert sheet.freeze_panes == "A2" and not sheet.sheet_view.rightToLeft
