@@ -302,7 +302,8 @@ async def show_flow_reply(update: Update, ctx: HiwarContext, reply: FlowReply) -
         await send_html(update, ctx, render(ctx, reply.notice))
     if reply.completion is not None:
         completion = reply.completion
-        await send_html(update, ctx, render(ctx, completion.text))
+        buttons = [[Button(label, data)] for label, data in completion.buttons]
+        await send_html(update, ctx, render(ctx, completion.text), markup(buttons))
         chat = update.effective_chat
         if chat is not None:
             for filename, content in completion.documents:

@@ -508,6 +508,10 @@ class OutboxSender:
                 if isinstance(reply_markup, InlineKeyboardMarkup)
                 else None,
             )
+        elif message.method == "deleteMessages":
+            result = await self.bot.delete_messages(
+                message.chat_id, [int(i) for i in payload["message_ids"]]
+            )
         elif message.method in ("sendDocument", "sendPhoto"):
             key = "document" if message.method == "sendDocument" else "photo"
             file_spec = payload[key]
