@@ -9,7 +9,7 @@ import dataclasses
 import re
 import struct
 import unicodedata
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,6 +17,7 @@ from sqlalchemy import insert
 
 from bot.engines.charts import MAX_HEIGHT_PX, WIDTH_PX, for_display
 from bot.engines.disclosure import Figure, Mark, wording
+from bot.grievances.stats import Trend, trend_chart_png
 from bot.surveys.album import (
     CAPTION_LIMIT,
     ChartPhoto,
@@ -233,10 +234,6 @@ def test_arabic_chart_text_is_a_right_to_left_paragraph() -> None:
 
 def test_the_stats_trend_chart_shares_the_phone_canvas() -> None:
     """/stats draws with the same engine: 1080 px square, Arabic mirrored."""
-    from datetime import date, timedelta
-
-    from bot.grievances.stats import Trend, trend_chart_png
-
     weeks = tuple(date(2026, 9, 7) + timedelta(weeks=index) for index in range(12))
     trend = Trend("anbar", weeks, {"security": (None, 5, 6, 0, None, 9, 13, 8, 7, 5, None, 6)})
     for right_to_left in (True, False):
