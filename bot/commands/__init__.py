@@ -6,6 +6,7 @@ from __future__ import annotations
 from types import ModuleType
 
 from bot.commands import (
+    demo_data,
     grant,
     import_sessions,
     migrate,
@@ -27,4 +28,5 @@ COMMANDS: tuple[ModuleType, ...] = (
     rotate_key,
     new_key,
     survey_import,
+    demo_data,
 )

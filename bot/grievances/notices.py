@@ -35,7 +35,7 @@ from bot.engines.outbox import (
 )
 from bot.engines.roles import Role, users_with_role
 from bot.engines.tasks import schedule_task
-from bot.grievances.cases import FINAL_STATUSES, reporter_of
+from bot.grievances.cases import CASE_LINK_PREFIX, FINAL_STATUSES, reporter_of
 from bot.grievances.directory import category
 from bot.members.records import stored_language
 from bot.moderation.cards import (
@@ -644,7 +644,12 @@ async def notify_member(
             reason=text,
             appeal_days=appeal_days,
         )
-    payload: dict[str, Any] = {"text": rendered, "parse_mode": "HTML"}
+    # Remembered once delivered, so that the member's Telegram reply to it finds the case.
+    payload: dict[str, Any] = {
+        "text": rendered,
+        "parse_mode": "HTML",
+        outbox.LINK_FIELD: f"{CASE_LINK_PREFIX}{grievance.id}",
+    }
     if entry.kind == "reply" and entry.actor_id is not None:
         payload["on_failure"] = await _failure_notice(
             uow, catalogue, grievance.reference, entry.actor_id, default_language

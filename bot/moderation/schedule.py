@@ -29,7 +29,11 @@ from bot.engines.tasks import schedule_task
 from bot.grievances.directory import category
 from bot.grievances.flow import GrievanceDesk
 from bot.grievances.notices import ACK_NUDGE_TASK, staff_targets
-from bot.grievances.stats import overdue_count
+from bot.grievances.stats import (
+    DEFAULT_STAFF_STATS_MIN_COUNT,
+    overdue_count,
+    staff_stats_threshold,
+)
 from bot.members.records import stored_language
 from bot.moderation.spike_detection import DEFAULT_MIN_COUNT, find_spikes, record_alert
 from storage.database import UnitOfWork
@@ -46,7 +50,9 @@ class ModerationPolicy:
     digest_hour: int = 8
     spike_min_count: int = DEFAULT_MIN_COUNT
     spike_interval: timedelta = timedelta(hours=6)
-    staff_min_cell: int = THRESHOLD  # /stats: counts under this are "<N"
+    staff_min_cell: int = (
+        DEFAULT_STAFF_STATS_MIN_COUNT  # /stats, the digest: counts under this are "<N"
+    )
 
 
 def _number(values: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -66,7 +72,7 @@ def moderation_policy(extra: Mapping[str, str]) -> ModerationPolicy:
             extra, "HIWAR_SPIKE_MIN_COUNT", DEFAULT_MIN_COUNT, THRESHOLD, 10_000
         ),
         spike_interval=timedelta(hours=_number(extra, "HIWAR_SPIKE_INTERVAL_HOURS", 6, 1, 24)),
-        staff_min_cell=_number(extra, "HIWAR_STAFF_MIN_CELL", THRESHOLD, 2, 100),
+        staff_min_cell=staff_stats_threshold(extra),
     )
 
 

@@ -1,15 +1,23 @@
-"""Rendering catalogue messages and flow prompts as Telegram replies (HTML parse mode)."""
+"""Rendering catalogue messages and flow prompts as Telegram replies (HTML parse mode).
+
+While the inbox processor handles an update, nothing here calls Telegram: each reply is
+planned on the update in hand and sent once the update's transaction has committed
+(`bot/runtime/reply_lane.py`). Callers that need the sent message's id pass `on_sent=`.
+"""
 
 from __future__ import annotations
 
+import base64
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 from markupsafe import Markup
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputMediaPhoto,
     KeyboardButton,
-    Message,
     ReplyKeyboardMarkup,
     Update,
 )
@@ -20,12 +28,25 @@ from bot.engines import flows
 from bot.engines.flows import BACK, DONE, SKIP, Answered, FlowReply, Prompt, Text
 from bot.engines.outbox import Button
 from bot.runtime.context import HiwarContext, current_scope
+from bot.runtime.reply_lane import OnSent, PlannedReply
 from messages import Catalogue
 
 logger = logging.getLogger(__name__)
 
 CANCEL = "~cancel"
 FLOW_CALLBACK_PREFIX = "f:"
+
+
+def planned(
+    chat_id: int, method: str, payload: dict[str, Any], on_sent: OnSent | None = None
+) -> bool:
+    """Plan a reply on the update in hand (sent after its commit); False when no update's
+    transaction is held (the caller then calls Telegram itself)."""
+    scope = current_scope()
+    if scope is None or not scope.holds_transaction:
+        return False
+    scope.replies.append(PlannedReply(chat_id, method, payload, on_sent))
+    return True
 
 
 def render(ctx: HiwarContext, text: Text) -> str:
@@ -93,6 +114,9 @@ async def _offer_location(update: Update, ctx: HiwarContext) -> None:
         resize_keyboard=True,
     )
     text = ctx.services.catalogue.render(ctx.language, "flow.location_offer")
+    payload = {"text": text, "parse_mode": ParseMode.HTML, "reply_markup": keyboard.to_dict()}
+    if planned(chat.id, "sendMessage", payload):
+        return
     try:
         await ctx.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
     except Forbidden:
@@ -120,12 +144,22 @@ async def send_html(
     ctx: HiwarContext,
     text: str,
     reply_markup: InlineKeyboardMarkup | None = None,
-) -> Message | None:
-    """Send a direct reply to the chat of `update`, unless flood control has gone quiet."""
+    *,
+    on_sent: OnSent | None = None,
+) -> None:
+    """Reply in the chat of `update`, unless flood control has gone quiet. `on_sent` is
+    called with the sent message's id once it is sent."""
     scope = current_scope()
     chat = update.effective_chat
     if chat is None or (scope is not None and scope.quiet):
-        return None
+        return
+    if scope is not None:
+        scope.replies_sent += 1
+    payload: dict[str, Any] = {"text": text, "parse_mode": ParseMode.HTML}
+    if reply_markup is not None:
+        payload["reply_markup"] = reply_markup.to_dict()
+    if planned(chat.id, "sendMessage", payload, on_sent):
+        return
     try:
         message = await ctx.bot.send_message(
             chat.id,
@@ -136,10 +170,9 @@ async def send_html(
         )
     except Forbidden:
         logger.info("reply not delivered: the member has blocked the bot")
-        return None
-    if scope is not None:
-        scope.replies_sent += 1
-    return message
+        return
+    if on_sent is not None:
+        await on_sent(message.message_id)
 
 
 async def say(
@@ -148,10 +181,11 @@ async def say(
     key: str,
     /,
     buttons: list[list[Button]] | None = None,
+    on_sent: OnSent | None = None,
     **variables: object,
-) -> Message | None:
+) -> None:
     text = ctx.services.catalogue.render(ctx.language, key, **variables)
-    return await send_html(update, ctx, text, markup(buttons))
+    await send_html(update, ctx, text, markup(buttons), on_sent=on_sent)
 
 
 def answer_label(catalogue: Catalogue, language: str, answered: Answered) -> str | None:
@@ -191,6 +225,9 @@ async def retire_prompt(update: Update, ctx: HiwarContext, answered: Answered) -
             return
         question = Markup(render(ctx, answered.prompt.text))  # noqa: S704 - autoescaped
         text = catalogue.render(language, "flow.answered", question=question, answer=answer)
+        edit = {"text": text, "parse_mode": ParseMode.HTML, "message_id": target}
+        if planned(chat.id, "editMessageText", edit):
+            return
         try:
             await ctx.bot.edit_message_text(
                 text, chat_id=chat.id, message_id=target, parse_mode=ParseMode.HTML
@@ -204,6 +241,8 @@ async def retire_prompt(update: Update, ctx: HiwarContext, answered: Answered) -
 
 async def remove_buttons(ctx: HiwarContext, chat_id: int, message_id: int) -> None:
     """Take the inline keyboard off one message (if it can still be edited)."""
+    if planned(chat_id, "editMessageReplyMarkup", {"message_id": message_id}):
+        return
     try:
         await ctx.bot.edit_message_reply_markup(
             chat_id=chat_id, message_id=message_id, reply_markup=None
@@ -212,13 +251,83 @@ async def remove_buttons(ctx: HiwarContext, chat_id: int, message_id: int) -> No
         logger.debug("message %s kept its buttons: %s", message_id, error)
 
 
-async def _remember(update: Update, ctx: HiwarContext, version: int, message: Message) -> None:
+async def _remember(update: Update, ctx: HiwarContext, version: int, message_id: int) -> None:
     user = update.effective_user
     if user is None:
         return
     async with ctx.services.database.unit_of_work() as uow:
-        await flows.remember_prompt_message(uow, user.id, version, message.message_id)
+        await flows.remember_prompt_message(uow, user.id, version, message_id)
         await uow.commit()
+
+
+async def _send_file(ctx: HiwarContext, chat_id: int, kind: str, name: str, data: bytes) -> None:
+    method = "sendDocument" if kind == "document" else "sendPhoto"
+    spec = {"base64": base64.b64encode(data).decode("ascii"), "filename": name}
+    if planned(chat_id, method, {kind: spec}):
+        return
+    if kind == "document":
+        await ctx.bot.send_document(chat_id, data, filename=name)
+    else:
+        await ctx.bot.send_photo(chat_id, data)
+
+
+async def send_file_reply(
+    update: Update,
+    ctx: HiwarContext,
+    kind: str,
+    name: str,
+    data: bytes,
+    *,
+    caption: str | None = None,
+) -> None:
+    """A document or photo (`kind`) in reply, after the update's commit and in order with
+    the other replies; `caption` is HTML."""
+    chat = update.effective_chat
+    scope = current_scope()
+    if chat is None or (scope is not None and scope.quiet):
+        return
+    method = "sendDocument" if kind == "document" else "sendPhoto"
+    payload: dict[str, Any] = {kind: {"base64": base64.b64encode(data).decode("ascii")}}
+    payload[kind]["filename"] = name
+    if caption is not None:
+        payload |= {"caption": caption, "parse_mode": ParseMode.HTML}
+    if planned(chat.id, method, payload):
+        return
+    send = ctx.bot.send_document if kind == "document" else ctx.bot.send_photo
+    try:
+        await send(chat.id, data, filename=name, caption=caption, parse_mode=ParseMode.HTML)
+    except Forbidden:
+        logger.info("reply not delivered: the member has blocked the bot")
+
+
+async def send_album(
+    update: Update, ctx: HiwarContext, photos: Sequence[tuple[str, bytes, str]]
+) -> None:
+    """Photos (file name, PNG, HTML caption) as one album, 2 to 10 of them, in reply: shown
+    in the chat, opened full size with a tap."""
+    chat = update.effective_chat
+    scope = current_scope()
+    if chat is None or (scope is not None and scope.quiet):
+        return
+    items = [
+        {
+            "base64": base64.b64encode(png).decode("ascii"),
+            "filename": name,
+            "caption": caption,
+            "parse_mode": ParseMode.HTML,
+        }
+        for name, png, caption in photos
+    ]
+    if planned(chat.id, "sendMediaGroup", {"media": items}):
+        return
+    media = [
+        InputMediaPhoto(png, caption=caption, parse_mode=ParseMode.HTML, filename=name)
+        for name, png, caption in photos
+    ]
+    try:
+        await ctx.bot.send_media_group(chat.id, media)
+    except Forbidden:
+        logger.info("reply not delivered: the member has blocked the bot")
 
 
 async def show_flow_reply(update: Update, ctx: HiwarContext, reply: FlowReply) -> None:
@@ -235,9 +344,9 @@ async def show_flow_reply(update: Update, ctx: HiwarContext, reply: FlowReply) -
         chat = update.effective_chat
         if chat is not None:
             for filename, content in completion.documents:
-                await ctx.bot.send_document(chat.id, content, filename=filename)
+                await _send_file(ctx, chat.id, "document", filename, content)
             if completion.photo is not None:
-                await ctx.bot.send_photo(chat.id, completion.photo)
+                await _send_file(ctx, chat.id, "photo", "photo.png", completion.photo)
         if completion.follow_up is not None:
             await send_html(update, ctx, render(ctx, completion.follow_up))
         return
@@ -260,6 +369,9 @@ async def show_flow_reply(update: Update, ctx: HiwarContext, reply: FlowReply) -
             return
         except BadRequest:
             pass  # too old to edit: send it afresh
-    message = await send_html(update, ctx, text, keyboard)
-    if message is not None:
-        await _remember(update, ctx, reply.version, message)
+    version = reply.version
+
+    async def remember(message_id: int) -> None:
+        await _remember(update, ctx, version, message_id)
+
+    await send_html(update, ctx, text, keyboard, on_sent=remember)
