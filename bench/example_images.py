@@ -106,7 +106,7 @@ def stats_trend_images(directory: Path) -> list[Path]:
             title=catalogue.plain(
                 language, "moderation.stats.chart_title", governorate=governorate
             ),
-            caption=catalogue.plain(language, "moderation.stats.chart_caption"),
+            caption=catalogue.plain(language, "moderation.stats.chart_caption", threshold=5),
             right_to_left=language == "ar",
         )
         path = directory / f"trend-{language}.png"
