@@ -34,6 +34,7 @@ from bot.grievances.flow import (
     ReportFlow,
 )
 from bot.grievances.lexicon import default_lexicon
+from bot.grievances.notices import tell_admins_directory_is_placeholder
 from bot.grievances.policy import policy_from
 from bot.grievances.submission import next_report_allowed_at
 from bot.grievances.tasks import register_grievance_tasks, schedule_retention
@@ -371,13 +372,25 @@ async def on_startup(services: Services, application: Any) -> None:
             "stored UNENCRYPTED. Set DATA_KEY (see README, 'Protecting reports') before "
             "accepting real reports."
         )
-    if directory_is_placeholder():
+    directory = desk_of(services).policy.referrals_file
+    placeholder = directory_is_placeholder(directory)
+    if placeholder:
         logger.warning(
-            "The referral directory (bot/data/referrals.toml) holds only example entries: "
-            "members at risk are told to call the emergency services instead. Put the real "
-            "services your organisation refers to in that file."
+            "The referral directory (%s) holds only example entries: members at risk are "
+            "told to call the emergency services instead. Put the real services your "
+            "organisation refers to in that file, or set HIWAR_REFERRALS_FILE to your own.",
+            directory,
         )
     now = services.clock.now()
     async with services.database.unit_of_work() as uow:
         await schedule_retention(uow, now + timedelta(minutes=5), now)
+        if placeholder:
+            await tell_admins_directory_is_placeholder(
+                uow,
+                now,
+                catalogue=services.catalogue,
+                admin_ids=services.settings.admin_ids,
+                default_language=services.settings.default_language,
+                file_name=str(directory),
+            )
         await uow.commit()

@@ -7,10 +7,12 @@ from types import ModuleType
 
 from bot.commands import (
     demo_data,
+    failed,
     grant,
     import_sessions,
     migrate,
     new_key,
+    replay,
     revoke,
     rotate_key,
     run,
@@ -29,4 +31,6 @@ COMMANDS: tuple[ModuleType, ...] = (
     new_key,
     survey_import,
     demo_data,
+    failed,
+    replay,
 )

@@ -295,7 +295,7 @@ class ReportFlow:
                 {
                     "referrals": [
                         {"name": r.name, "contact": r.contact, "example": r.example}
-                        for r in referrals_for(topics)
+                        for r in referrals_for(topics, desk.policy.referrals_file)
                     ]
                 },
             )

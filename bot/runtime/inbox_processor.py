@@ -274,7 +274,7 @@ class InboxProcessor:
                 if scope.retry or scope.failed:
                     return None  # leaving the block rolls everything back
                 uow = await held.begin()
-                written = await self.lane.write(uow.session, scope.replies)
+                written = await self.lane.write(uow, scope.replies)
                 await inbox.mark_done(uow.session, stored.update_id, self.services.clock.now())
                 await held.commit()
                 return written
@@ -310,7 +310,7 @@ class InboxProcessor:
                 async with services.database.unit_of_work() as uow:
                     now = services.clock.now()
                     await inbox.mark_failed(uow.session, stored.update_id, now, error_type)
-                    written = await self.lane.write(uow.session, apology)
+                    written = await self.lane.write(uow, apology)
                     bucket = now.strftime("%Y%m%d%H") + str(now.minute // 10)
                     text = services.catalogue.render(
                         services.settings.default_language,

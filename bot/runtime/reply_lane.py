@@ -27,18 +27,20 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
 from bot.runtime.context import Services
 from bot.runtime.sender import (
+    RECORD_BATCH,
     DeliveryOutcome,
     GlobalPace,
     OutboxSender,
     OutcomeRecorder,
+    queue_failure_notice,
     retry_after_seconds,
 )
 from storage import outbox
+from storage.database import UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +65,65 @@ class PlannedReply:
     on_sent: OnSent | None = None  # called with the sent message's id (not after a restart)
 
 
+class LaneRecorder(OutcomeRecorder):
+    """Results of sent replies, written by the next transaction that commits anyway (the
+    next update's, see `record_in`) or else by a group commit of their own."""
+
+    def take(self) -> list[DeliveryOutcome]:
+        return list(self._buffer[:RECORD_BATCH])
+
+    def forget(self, written: list[DeliveryOutcome]) -> None:
+        done = {id(item) for item in written}
+        self._buffer = [item for item in self._buffer if id(item) not in done]
+
+    async def write(self, uow: UnitOfWork, batch: list[DeliveryOutcome]) -> None:
+        now = self.services.clock.now()
+        finished: list[outbox.FinishedMessage] = []
+        postponed: list[outbox.PostponedMessage] = []
+        for item in batch:
+            if item.retry_in is not None:
+                postponed.append(
+                    outbox.PostponedMessage(
+                        item.message.id,
+                        now + timedelta(seconds=item.retry_in),
+                        item.error or "retry",
+                        item.count_attempt,
+                    )
+                )
+            else:
+                finished.append(
+                    outbox.FinishedMessage(item.message.id, item.status, item.sent_id, item.error)
+                )
+        await outbox.record_outcomes(uow.session, self.owner, now, finished, postponed)
+        for item in batch:
+            if item.retry_in is None and item.status == outbox.UNREACHABLE:
+                await outbox.mark_member_unreachable(uow.session, item.message.chat_id)
+            if item.retry_in is None and item.status in (outbox.UNREACHABLE, outbox.FAILED):
+                await queue_failure_notice(uow, item.message, now)
+            subject = item.message.payload.get(outbox.LINK_FIELD)
+            if item.status == outbox.SENT and item.sent_id and isinstance(subject, str):
+                await outbox.remember_sent(
+                    uow.session, item.message.chat_id, item.sent_id, subject, now
+                )
+        if postponed:
+            uow.after_commit(self.services.wake_sender)
+
+    async def record_in(self, uow: UnitOfWork) -> None:
+        """Write the results waiting so far into `uow` (forgotten once it commits)."""
+        batch = self.take()
+        if not batch:
+            return
+        await self.write(uow, batch)
+        uow.after_commit(lambda: self.forget(batch))
+
+    async def flush(self) -> None:
+        batch = self.take()
+        async with self.services.database.unit_of_work() as uow:
+            await self.write(uow, batch)
+            await uow.commit()
+        self.forget(batch)
+
+
 @dataclass(frozen=True)
 class WrittenReplies:
     messages: list[outbox.OutgoingMessage]
@@ -76,7 +137,7 @@ class ReplyLane:
         self.pace = pace
         self.owner = services.instance_id
         spacing = 0.01 if services.database.is_postgresql else 0.03
-        self.recorder = OutcomeRecorder(services, self.owner, spacing=spacing)
+        self.recorder = LaneRecorder(services, self.owner, spacing=spacing)
         self.stopping = False  # a stop has begun: transient errors are left to the restart
         self.sent_count = 0
 
@@ -84,8 +145,11 @@ class ReplyLane:
     def unrecorded(self) -> int:
         return self.recorder.pending
 
-    async def write(self, session: AsyncSession, planned: list[PlannedReply]) -> WrittenReplies:
-        """Write the planned replies as outbox rows claimed by this instance (no commit)."""
+    async def write(self, uow: UnitOfWork, planned: list[PlannedReply]) -> WrittenReplies:
+        """Write the planned replies as outbox rows claimed by this instance (no commit),
+        and the results of replies sent before, which need no transaction of their own."""
+        await self.recorder.record_in(uow)
+        session = uow.session
         rows = [outbox.ClaimedRow(p.chat_id, p.method, p.payload) for p in planned]
         messages = await outbox.enqueue_claimed(
             session,

@@ -88,6 +88,9 @@ class _Webhook:
     allowed_updates: list[str] | None = None
 
 
+DROPPED_CONNECTION = 0  # fail_next(status=0): cut the connection instead of answering
+
+
 def _is_message_send(method: str) -> bool:
     """``send*`` methods that create a message (subject to flood control)."""
     return method.startswith("send") and method != "sendChatAction"
@@ -304,6 +307,13 @@ class FakeBotApi:
             result = await self._dispatch(method, params, files)
             status, body = 200, {"ok": True, "result": result}
         except BotApiError as error:
+            if error.status == DROPPED_CONNECTION:
+                # The connection is cut before the call is carried out: nothing was sent.
+                with self._lock:
+                    self._calls.append(ApiCall(method, params, files, arrived, 0, {}))
+                if request.transport is not None:
+                    request.transport.abort()
+                raise ConnectionResetError("dropped by the fake Bot API") from None
             status, body = error.status, error.body()
         except (ValueError, TypeError) as error:  # malformed body or parameter types
             unparsable = bad_request(f"can't parse request: {error}")
@@ -963,7 +973,8 @@ class FakeBotApi:
         times: int = 1,
         description: str | None = None,
     ) -> None:
-        """Make the next ``times`` matching calls of ``method`` fail with ``status``."""
+        """Make the next ``times`` matching calls of ``method`` fail with ``status``
+        (``DROPPED_CONNECTION``, 0: the connection is cut and nothing is done)."""
         canonical = self._canonical_names.get(method.lower(), method)
         rule = FaultRule(canonical, status, chat_id, retry_after, times, description)
         with self._lock:

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy import text as sql
 
 from bot.engines.roles import Role
+from bot.members.erasure import erase_member
 from storage import outbox
 from storage.models import FlowState, GrievanceEntry, SentMessageLink
 from storage.sealing import new_key
@@ -115,6 +116,18 @@ async def test_a_reply_to_a_relayed_message_is_attached_after_one_tap(
         reply_to(fake_api, member, question, "It is still shut.")
         prompt = await next_reply(member)
         assert reference in prompt.content and "attach" in str(prompt.buttons())
+        member.press(prompt, data=button_data(prompt, "~cancel"))
+        await next_reply(member)
+
+        # /deletemydata: the links from the member's chat go with the reporter link.
+        async with bot.db.unit_of_work() as uow:
+            await erase_member(uow, 7851, bot.clock.now())
+            await uow.commit()
+        async with bot.db.unit_of_work() as uow:
+            links = await uow.session.scalar(select(func.count()).select_from(SentMessageLink))
+        assert links == 0
+        reply_to(fake_api, member, question, "Hello?")
+        assert reference not in (await next_reply(member)).content
 
 
 async def test_text_while_a_case_awaits_the_member_is_offered_to_it_in_arabic(
