@@ -210,7 +210,7 @@ HEADER_WORDS = {"names": "names", "name": "names", "labels": "labels", "label": 
 
 
 async def _results(
-    update: Update, ctx: HiwarContext, survey_id: int, headers: str = "names"
+    update: Update, ctx: HiwarContext, survey_id: int, headers: str = "names", hxl: bool = False
 ) -> None:
     user = update.effective_user
     try:
@@ -222,11 +222,15 @@ async def _results(
     except SurveyNotFound:
         await say(update, ctx, "surveys.admin.not_found", id=survey_id)
         return
-    await send_results(update, ctx, results, headers)
+    await send_results(update, ctx, results, headers, hxl)
 
 
 async def send_results(
-    update: Update, ctx: HiwarContext, results: SurveyResults, headers: str = "names"
+    update: Update,
+    ctx: HiwarContext,
+    results: SurveyResults,
+    headers: str = "names",
+    hxl: bool = False,
 ) -> None:
     """One summary message, the charts as albums of photos, then CSV and XLSX."""
     catalogue, language = ctx.services.catalogue, ctx.language
@@ -245,6 +249,8 @@ async def send_results(
         labels,
         words=wording(catalogue, language),
         headers=headers,
+        timezone=catalogue.timezone,
+        hxl=hxl,
     )
     repeats = [info.name for info in results.form.sections if info.repeat]
     csv_caption = catalogue.render(
@@ -276,13 +282,15 @@ async def _send_album(update: Update, ctx: HiwarContext, photos: Sequence[ChartP
 
 @organisers
 async def results_command(update: Update, ctx: HiwarContext) -> None:
-    args = ctx.args or []
+    words = list(ctx.args or [])
+    hxl = any(word.lower() == "hxl" for word in words)  # adds the HXL hashtag row
+    args = [word for word in words if word.lower() != "hxl"]
     survey_id = parse_integer(args[0]) if len(args) in (1, 2) else None
     headers = HEADER_WORDS.get(args[1].lower()) if len(args) == 2 else "names"
     if survey_id is None or survey_id <= 0 or headers is None:
         await say(update, ctx, "surveys.admin.results_usage")
         return
-    await _results(update, ctx, survey_id, headers)
+    await _results(update, ctx, survey_id, headers, hxl)
 
 
 @organisers
