@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import base64
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from markupsafe import Markup
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputMediaPhoto,
     KeyboardButton,
     ReplyKeyboardMarkup,
     Update,
@@ -281,15 +283,63 @@ async def send_file(
         await ctx.bot.send_photo(chat_id, data, caption=caption, filename=name)
 
 
-def plan_album(chat_id: int, photos: list[tuple[bytes, str, str | None]]) -> bool:
-    """Photos (png, filename, caption) as one album, planned; False when not handling an
-    update (the caller sends it itself). Not resent after a crash (the outbox sender does
-    not know albums)."""
-    media = [
-        {"base64": base64.b64encode(png).decode("ascii"), "filename": name, "caption": caption}
-        for png, name, caption in photos
+async def send_file_reply(
+    update: Update,
+    ctx: HiwarContext,
+    kind: str,
+    name: str,
+    data: bytes,
+    *,
+    caption: str | None = None,
+) -> None:
+    """A document or photo (`kind`) in reply, after the update's commit and in order with
+    the other replies; `caption` is HTML."""
+    chat = update.effective_chat
+    scope = current_scope()
+    if chat is None or (scope is not None and scope.quiet):
+        return
+    method = "sendDocument" if kind == "document" else "sendPhoto"
+    payload: dict[str, Any] = {kind: {"base64": base64.b64encode(data).decode("ascii")}}
+    payload[kind]["filename"] = name
+    if caption is not None:
+        payload |= {"caption": caption, "parse_mode": ParseMode.HTML}
+    if planned(chat.id, method, payload):
+        return
+    send = ctx.bot.send_document if kind == "document" else ctx.bot.send_photo
+    try:
+        await send(chat.id, data, filename=name, caption=caption, parse_mode=ParseMode.HTML)
+    except Forbidden:
+        logger.info("reply not delivered: the member has blocked the bot")
+
+
+async def send_album(
+    update: Update, ctx: HiwarContext, photos: Sequence[tuple[str, bytes, str]]
+) -> None:
+    """Photos (file name, PNG, HTML caption) as one album, 2 to 10 of them, in reply: shown
+    in the chat, opened full size with a tap."""
+    chat = update.effective_chat
+    scope = current_scope()
+    if chat is None or (scope is not None and scope.quiet):
+        return
+    items = [
+        {
+            "base64": base64.b64encode(png).decode("ascii"),
+            "filename": name,
+            "caption": caption,
+            "parse_mode": ParseMode.HTML,
+        }
+        for name, png, caption in photos
     ]
-    return planned(chat_id, "sendMediaGroup", {"media": media, "parse_mode": ParseMode.HTML})
+    if planned(chat.id, "sendMediaGroup", {"media": items}):
+        return
+    media = [
+        InputMediaPhoto(png, caption=caption, parse_mode=ParseMode.HTML, filename=name)
+        for name, png, caption in photos
+    ]
+    try:
+        await ctx.bot.send_media_group(chat.id, media)
+    except Forbidden:
+        logger.info("reply not delivered: the member has blocked the bot")
 
 
 async def show_flow_reply(update: Update, ctx: HiwarContext, reply: FlowReply) -> None:

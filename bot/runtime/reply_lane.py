@@ -60,7 +60,9 @@ class PlannedReply:
     """A reply a handler will make: a Bot API method for one chat and its parameters."""
 
     chat_id: int
-    method: str  # sendMessage, editMessageText, editMessageReplyMarkup, sendDocument, sendPhoto
+    # sendMessage, editMessageText, editMessageReplyMarkup, sendDocument, sendPhoto,
+    # sendMediaGroup
+    method: str
     payload: dict[str, Any]
     on_sent: OnSent | None = None  # called with the sent message's id (not after a restart)
 
