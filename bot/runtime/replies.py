@@ -28,6 +28,7 @@ from bot.engines import flows
 from bot.engines.flows import BACK, DONE, SKIP, Answered, FlowReply, Prompt, Text
 from bot.engines.outbox import Button
 from bot.runtime.context import HiwarContext, current_scope
+from bot.runtime.long_messages import send_in_pieces
 from bot.runtime.reply_lane import OnSent, PlannedReply
 from messages import Catalogue
 
@@ -161,10 +162,12 @@ async def send_html(
     if planned(chat.id, "sendMessage", payload, on_sent):
         return
     try:
-        message = await ctx.bot.send_message(
+        message = await send_in_pieces(
+            ctx.bot,
             chat.id,
             text,
-            parse_mode=ParseMode.HTML,
+            catalogue=ctx.services.catalogue,
+            language=ctx.language,
             reply_markup=reply_markup,
             disable_web_page_preview=True,
         )

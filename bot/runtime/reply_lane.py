@@ -99,7 +99,7 @@ class LaneRecorder(OutcomeRecorder):
             if item.retry_in is None and item.status == outbox.UNREACHABLE:
                 await outbox.mark_member_unreachable(uow.session, item.message.chat_id)
             if item.retry_in is None and item.status in (outbox.UNREACHABLE, outbox.FAILED):
-                await queue_failure_notice(uow, item.message, now)
+                await queue_failure_notice(uow, item.message, now, item.status)
             subject = item.message.payload.get(outbox.LINK_FIELD)
             if item.status == outbox.SENT and item.sent_id and isinstance(subject, str):
                 await outbox.remember_sent(
