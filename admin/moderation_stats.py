@@ -38,7 +38,7 @@ from bot.moderation.queue import BadFilter, name_tables, normalise, parse_filter
 from bot.moderation.schedule import moderation_policy
 from bot.moderation.you_said_we_did import NotOrganiser, UnknownGovernorate, draft_feedback
 from bot.runtime.context import HiwarContext
-from bot.runtime.replies import say
+from bot.runtime.replies import say, send_file
 from handlers.fallback import unknown_command
 
 staff_commands = (
@@ -159,13 +159,10 @@ async def stats_command(update: Update, ctx: HiwarContext) -> None:
     )
     chat = update.effective_chat
     assert chat is not None
-    await ctx.bot.send_photo(
-        chat.id,
-        png,
-        caption=catalogue.render(
-            language, "moderation.stats.chart_sent", governorate=governorate_label
-        ),
+    caption = catalogue.render(
+        language, "moderation.stats.chart_sent", governorate=governorate_label
     )
+    await send_file(ctx, chat.id, "photo", "trend.png", png, caption)
     if Role.ORGANISER in ctx.staff_roles or Role.ADMIN in ctx.staff_roles:
         await say(update, ctx, "moderation.stats.wedid_hint", governorate=trend.governorate)
 

@@ -32,7 +32,7 @@ from bot.engines.numbers import parse_integer
 from bot.engines.outbox import Button
 from bot.engines.roles import Role, may_act, roles_of
 from bot.runtime.context import HiwarContext
-from bot.runtime.replies import say, send_html
+from bot.runtime.replies import plan_album, say, send_file, send_html
 from bot.surveys.album import ChartPhoto, album_batches, results_album
 from bot.surveys.lifecycle import (
     SurveyNotFound,
@@ -262,14 +262,8 @@ async def send_results(
         labels=headers == "labels",
         id=summary.id,
     )
-    await ctx.bot.send_document(
-        chat.id,
-        report.csv,
-        filename=report.csv_name,
-        caption=csv_caption,
-        parse_mode=ParseMode.HTML,
-    )
-    await ctx.bot.send_document(chat.id, report.xlsx, filename=report.xlsx_name)
+    await send_file(ctx, chat.id, "document", report.csv_name, report.csv, csv_caption)
+    await send_file(ctx, chat.id, "document", report.xlsx_name, report.xlsx)
     await say(update, ctx, "surveys.results.files_sent")
 
 
@@ -278,9 +272,9 @@ async def _send_album(ctx: HiwarContext, chat_id: int, photos: Sequence[ChartPho
     for batch in album_batches(photos):
         if len(batch) == 1:
             photo = batch[0]
-            await ctx.bot.send_photo(
-                chat_id, photo.png, caption=photo.caption, parse_mode=ParseMode.HTML
-            )
+            await send_file(ctx, chat_id, "photo", photo.filename, photo.png, photo.caption)
+            continue
+        if plan_album(chat_id, [(photo.png, photo.filename, photo.caption) for photo in batch]):
             continue
         media = [
             InputMediaPhoto(

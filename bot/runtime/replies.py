@@ -258,15 +258,38 @@ async def _remember(update: Update, ctx: HiwarContext, version: int, message_id:
         await uow.commit()
 
 
-async def _send_file(ctx: HiwarContext, chat_id: int, kind: str, name: str, data: bytes) -> None:
+async def send_file(
+    ctx: HiwarContext,
+    chat_id: int,
+    kind: str,
+    name: str,
+    data: bytes,
+    caption: str | None = None,
+) -> None:
+    """A document or photo (`kind`) as a reply: planned like every reply, so it arrives in
+    order with the messages around it and is not lost after the commit."""
     method = "sendDocument" if kind == "document" else "sendPhoto"
     spec = {"base64": base64.b64encode(data).decode("ascii"), "filename": name}
-    if planned(chat_id, method, {kind: spec}):
+    payload: dict[str, Any] = {kind: spec, "parse_mode": ParseMode.HTML}
+    if caption is not None:
+        payload["caption"] = caption
+    if planned(chat_id, method, payload):
         return
     if kind == "document":
-        await ctx.bot.send_document(chat_id, data, filename=name)
+        await ctx.bot.send_document(chat_id, data, filename=name, caption=caption)
     else:
-        await ctx.bot.send_photo(chat_id, data)
+        await ctx.bot.send_photo(chat_id, data, caption=caption, filename=name)
+
+
+def plan_album(chat_id: int, photos: list[tuple[bytes, str, str | None]]) -> bool:
+    """Photos (png, filename, caption) as one album, planned; False when not handling an
+    update (the caller sends it itself). Not resent after a crash (the outbox sender does
+    not know albums)."""
+    media = [
+        {"base64": base64.b64encode(png).decode("ascii"), "filename": name, "caption": caption}
+        for png, name, caption in photos
+    ]
+    return planned(chat_id, "sendMediaGroup", {"media": media, "parse_mode": ParseMode.HTML})
 
 
 async def show_flow_reply(update: Update, ctx: HiwarContext, reply: FlowReply) -> None:
@@ -284,9 +307,9 @@ async def show_flow_reply(update: Update, ctx: HiwarContext, reply: FlowReply) -
         chat = update.effective_chat
         if chat is not None:
             for filename, content in completion.documents:
-                await _send_file(ctx, chat.id, "document", filename, content)
+                await send_file(ctx, chat.id, "document", filename, content)
             if completion.photo is not None:
-                await _send_file(ctx, chat.id, "photo", "photo.png", completion.photo)
+                await send_file(ctx, chat.id, "photo", "photo.png", completion.photo)
         if completion.follow_up is not None:
             await send_html(update, ctx, render(ctx, completion.follow_up))
         return

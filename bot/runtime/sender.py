@@ -42,6 +42,7 @@ RECORD_BATCH = 200
 REPLIES_ACTIVE_SECONDS = 10.0
 LEAD_FOR = timedelta(seconds=15)  # an outbox sender that stops renewing is replaced this soon
 LEAD_RENEW = timedelta(seconds=5)
+STOP_WAIT_SECONDS = 5.0  # a stop waits this long for the sends in hand
 RELEASE_CHECK_EVERY = timedelta(seconds=5)  # claims of a dead instance: no need to look each poll
 
 
@@ -308,6 +309,7 @@ class OutboxSender:
         self._last_private_send: dict[int, float] = {}
         self._group_sends: dict[int, deque[float]] = {}
         self._in_flight = 0
+        self._stopping = False
         # A SQLite commit waits for the disk (~12 ms measured) and blocks every other writer:
         # record less often there. PostgreSQL commits are cheap and concurrent.
         spacing = 0.01 if services.database.is_postgresql else 0.05
@@ -366,6 +368,11 @@ class OutboxSender:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll_seconds)
+        # A stop: each chat finishes the send in hand (its result is recorded, so it is not
+        # sent again after the restart); what is still queued waits for the restart.
+        self._stopping = True
+        if self._workers:
+            await asyncio.wait(list(self._workers.values()), timeout=STOP_WAIT_SECONDS)
         for task in list(self._workers.values()):
             task.cancel()
         await asyncio.gather(*self._workers.values(), return_exceptions=True)
@@ -414,7 +421,7 @@ class OutboxSender:
     async def _drain_chat(self, chat_id: int) -> None:
         queue = self._queues[chat_id]
         try:
-            while queue:
+            while queue and not self._stopping:
                 message = queue.popleft()
                 self._in_flight += 1
                 try:
