@@ -24,6 +24,7 @@ from bot.engines.flows import FlowRegistry
 from bot.engines.numbers import parse_integer
 from bot.engines.outbox import Button
 from bot.engines.roles import Role, may_act, roles_of
+from bot.engines.share_links import SESSION, start_url
 from bot.runtime.context import HiwarContext, Services
 from bot.runtime.replies import remove_buttons, say, show_flow_reply
 from bot.sessions import checkin as session_checkin
@@ -71,6 +72,10 @@ def _vars(ctx: HiwarContext, view: SessionView) -> dict[str, Any]:
     return session_variables(view, ctx.language, ctx.services.catalogue)
 
 
+def _session_link(ctx: HiwarContext, session_id: int) -> str:
+    return start_url(ctx.bot.username, f"{SESSION}{session_id}")
+
+
 def _label(ctx: HiwarContext, key: str) -> str:
     return ctx.services.catalogue.plain(ctx.language, key)
 
@@ -99,7 +104,6 @@ async def list_for_staff(update: Update, ctx: HiwarContext) -> None:
     if not views:
         await say(update, ctx, "sessions.admin.none")
         return
-    username = ctx.bot.username
     for view in views:
         rows = [
             [
@@ -126,7 +130,7 @@ async def list_for_staff(update: Update, ctx: HiwarContext) -> None:
             "sessions.admin.card",
             buttons=rows,
             status=view.status,
-            link=f"https://t.me/{username}?start=s{view.id}",
+            link=_session_link(ctx, view.id),
             **_vars(ctx, view),
         )
 
@@ -176,7 +180,13 @@ async def publish(update: Update, ctx: HiwarContext, session_id: int, version: i
     except InvalidSessionInput as error:
         await say(update, ctx, f"sessions.invalid.{error.reason}")
         return
-    await say(update, ctx, "sessions.admin.published", **_vars(ctx, view))
+    await say(
+        update,
+        ctx,
+        "sessions.admin.published",
+        link=_session_link(ctx, view.id),
+        **_vars(ctx, view),
+    )
 
 
 async def ask_cancel(update: Update, ctx: HiwarContext, session_id: int, version: int) -> None:
