@@ -2,14 +2,14 @@
 `show_case_audit` shows the trail of one case; `admin.case` routes `/audit GR-…` from
 moderators to it (SPEC §4.1), with the roles checked by the service.
 
-Entries are shown without any message text: when, who (a user id), what, on which record,
-and only short identifier-like details (role names, statuses, ids).
+Entries are told in words in the reader's language (`bot.moderation.audit_wording`): when (in
+TIMEZONE), who (name and role, never a Telegram id), what, from what to what, and the reason
+of a status change where the reader may open the case; never what a member wrote.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
@@ -20,7 +20,8 @@ from bot.engines.outbox import Button
 from bot.engines.roles import Role
 from bot.grievances.cases import GrievanceNotFound, NotPermitted
 from bot.moderation.actions import NotStaff
-from bot.moderation.audit_browsing import AuditLine, AuditPage, browse_audit
+from bot.moderation.audit_browsing import AuditPage, browse_audit
+from bot.moderation.audit_wording import audit_in_words
 from bot.moderation.case_view import case_audit
 from bot.runtime.context import HiwarContext
 from bot.runtime.replies import markup, say, send_html
@@ -30,38 +31,7 @@ staff_commands = (("audit", "staff.commands.audit"),)
 
 _RECORD_TYPE = re.compile(r"[a-z_]{1,32}")
 _RECORD_ID = re.compile(r"[\w.:-]{1,64}")
-_SAFE_DETAIL = re.compile(r"[\w.:-]{1,32}")
 OLDER_PREFIX = "audit:older:"
-
-
-def safe_details(details: dict[str, Any]) -> str:
-    """Only short identifier-like values: never free text that could carry a message."""
-    shown = []
-    for key, value in sorted(details.items()):
-        if isinstance(value, bool | int) or (
-            isinstance(value, str) and _SAFE_DETAIL.fullmatch(value)
-        ):
-            shown.append(f"{key}={value}")
-    return ", ".join(shown)
-
-
-def render_line(ctx: HiwarContext, line: AuditLine) -> str:
-    catalogue, language = ctx.services.catalogue, ctx.language
-    actor = (
-        str(line.actor_id)
-        if line.actor_id is not None
-        else catalogue.plain(language, "staff.audit.system")
-    )
-    record = f"{line.record_type}:{line.record_id}" if line.record_type else "-"
-    return catalogue.render(
-        language,
-        "staff.audit.line",
-        at=line.at,
-        actor=actor,
-        action=line.action,
-        record=record,
-        details=safe_details(line.details),
-    )
 
 
 async def show_page(
@@ -70,8 +40,14 @@ async def show_page(
     if not page.lines:
         await say(update, ctx, "staff.audit.empty")
         return
+    user = update.effective_user
+    assert user is not None
+    async with ctx.services.database.unit_of_work(read_only=True) as uow:
+        lines = await audit_in_words(
+            uow, ctx.services.catalogue, ctx.language, page.lines, user.id
+        )
     title = ctx.services.catalogue.render(ctx.language, "staff.audit.title")
-    text = "\n".join([title, *(render_line(ctx, line) for line in page.lines)])
+    text = "\n".join([title, *lines])
     buttons = None
     if more_data is not None:
         label = ctx.services.catalogue.plain(ctx.language, "staff.audit.older_button")

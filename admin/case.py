@@ -77,9 +77,14 @@ async def case_command(update: Update, ctx: HiwarContext) -> None:
     card = await run_case_action(update, ctx, view)
     if card is None:
         return
-    sent = await send_html(update, ctx, card.text, markup(card.buttons))
-    if sent is not None:
-        await remember_card(ctx, card.state.reference, sent.chat.id, sent.message_id)
+    chat = update.effective_chat
+    assert chat is not None
+    chat_id, card_reference = chat.id, card.state.reference
+
+    async def remember(message_id: int) -> None:
+        await remember_card(ctx, card_reference, chat_id, message_id)
+
+    await send_html(update, ctx, card.text, markup(card.buttons), on_sent=remember)
 
 
 @staff_only(Role.MODERATOR)

@@ -1,9 +1,11 @@
 """/stats, /export and /wedid (SPEC §4.1, §5).
 
 - `/stats` (moderators and organisers): counts by status, category and governorate (through
-  disclosure control at `HIWAR_STAFF_MIN_CELL`; safeguarding cases under "restricted" for
-  staff without the safeguarding role), median times to acknowledge and resolve, overdue
-  cases; `/stats anbar` adds the weekly trend chart of that governorate.
+  disclosure control at `HIWAR_STAFF_STATS_MIN_COUNT`, never under 5 for organisers;
+  safeguarding cases under "restricted" for staff without the safeguarding role), median
+  times to acknowledge and resolve, overdue cases; `/stats anbar` (or `/stats الأنبار`, names
+  normalised as in /queue) gives the same figures for that governorate and, when there is
+  something to draw, its weekly trend chart.
 - `/export [filters]` (moderators): CSV and XLSX of the cases, no reporter identity.
 - `/wedid GOVERNORATE what was done` (organisers): a "you said, we did" broadcast draft with
   the governorate's aggregate counts; sent with the broadcast feature's confirm button.
@@ -16,15 +18,14 @@ from telegram.ext import Application, CommandHandler
 
 from admin.access import staff_only
 from bot.broadcasts.flow import CONFIRM_PREFIX, DISCARD_PREFIX
-from bot.engines.disclosure import wording
+from bot.engines.disclosure import THRESHOLD, wording
 from bot.engines.outbox import Button
 from bot.engines.roles import Role, may_act
 from bot.grievances.directory import category
 from bot.grievances.export import export_cases
 from bot.grievances.stats import RESTRICTED, Cell, case_stats, trend_chart_png, weekly_trend
-from bot.members.demographics import GOVERNORATES
 from bot.moderation.actions import NotStaff
-from bot.moderation.queue import BadFilter, parse_filters
+from bot.moderation.queue import BadFilter, name_tables, normalise, parse_filters
 from bot.moderation.schedule import moderation_policy
 from bot.moderation.you_said_we_did import NotOrganiser, UnknownGovernorate, draft_feedback
 from bot.runtime.context import HiwarContext
@@ -51,26 +52,46 @@ def _cells(
             return category(key).labels.get(language, key)
         return catalogue.plain(language, f"{prefix}.{key}")
 
-    return [{"label": label(cell.key), "count": words.of(cell.count)} for cell in cells]
+    return [
+        {"label": label(cell.key), "count": catalogue.digits(language, words.of(cell.count))}
+        for cell in cells
+    ]
 
 
 def _hours(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
+def stats_threshold(ctx: HiwarContext) -> int:
+    """Internal case counts: the configured threshold for staff who may open the cases;
+    organisers who cannot never see counts under the members' threshold."""
+    configured = moderation_policy(ctx.services.settings.extra).staff_min_cell
+    if may_act(ctx.staff_roles, {Role.MODERATOR}):
+        return configured
+    return max(configured, THRESHOLD)
+
+
 @staff_only(Role.MODERATOR, Role.ORGANISER)
 async def stats_command(update: Update, ctx: HiwarContext) -> None:
-    args = [arg.lower() for arg in ctx.args or []]
-    governorate = args[0] if args else None
-    if len(args) > 1 or (governorate is not None and governorate not in GOVERNORATES):
-        await say(update, ctx, "moderation.stats.usage")
-        return
+    """`/stats`, or `/stats nineveh` / `/stats نينوى`: the figures of one governorate."""
+    words = list(ctx.args or [])
+    governorate: str | None = None
+    if words:
+        table = name_tables(ctx.services.catalogue)["governorate"]
+        governorate = table.get(normalise(" ".join(words)))
+        if governorate is None:
+            await say(update, ctx, "moderation.stats.unknown_governorate", given=" ".join(words))
+            return
     now = ctx.services.clock.now()
-    threshold = moderation_policy(ctx.services.settings.extra).staff_min_cell
+    threshold = stats_threshold(ctx)
     safeguarding = may_act(ctx.staff_roles, {Role.SAFEGUARDING})
     async with ctx.services.database.unit_of_work(read_only=True) as uow:
         figures = await case_stats(
-            uow, now, may_see_safeguarding=safeguarding, threshold=threshold
+            uow,
+            now,
+            may_see_safeguarding=safeguarding,
+            threshold=threshold,
+            governorate=governorate,
         )
         trend = (
             await weekly_trend(
@@ -79,24 +100,38 @@ async def stats_command(update: Update, ctx: HiwarContext) -> None:
             if governorate
             else None
         )
+    catalogue, language = ctx.services.catalogue, ctx.language
+    governorate_label = (
+        catalogue.plain(language, f"governorate.{governorate}") if governorate else None
+    )
     await say(
         update,
         ctx,
         "moderation.stats.summary",
+        governorate_label=governorate_label,
+        threshold=threshold,
         total=figures.total,
         open_cases=figures.open_cases,
         overdue=figures.overdue,
         by_status=_cells(ctx, figures.by_status, "grievances.status", threshold),
         by_category=_cells(ctx, figures.by_category, "category", threshold),
         by_governorate=_cells(ctx, figures.by_governorate, "governorate", threshold),
-        small=wording(ctx.services.catalogue, ctx.language, threshold).small,
+        small=wording(catalogue, language, threshold).small,
         ack_hours=_hours(figures.median_ack_hours),
         resolve_hours=_hours(figures.median_resolve_hours),
     )
-    if trend is None:
+    if trend is None or governorate_label is None:
         return
-    catalogue, language = ctx.services.catalogue, ctx.language
-    governorate_label = catalogue.plain(language, f"governorate.{trend.governorate}")
+    if not trend.series:  # nothing to draw: no empty chart
+        await say(
+            update,
+            ctx,
+            "moderation.stats.no_chart",
+            governorate=governorate_label,
+            weeks=len(trend.weeks),
+            threshold=threshold,
+        )
+        return
     labels = {code: category(code).labels.get(language, code) for code in trend.series}
     png = trend_chart_png(
         trend,
@@ -104,7 +139,7 @@ async def stats_command(update: Update, ctx: HiwarContext) -> None:
         title=catalogue.plain(
             language, "moderation.stats.chart_title", governorate=governorate_label
         ),
-        caption=catalogue.plain(language, "moderation.stats.chart_caption"),
+        caption=catalogue.plain(language, "moderation.stats.chart_caption", threshold=threshold),
         right_to_left=language == "ar",
     )
     chat = update.effective_chat

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Sequence
 from typing import Any
 
-from telegram import Update
+from telegram import InputMediaPhoto, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -33,6 +34,7 @@ from bot.engines.roles import Role, may_act, roles_of
 from bot.engines.share_links import SURVEY, start_url
 from bot.runtime.context import HiwarContext
 from bot.runtime.replies import say, send_html
+from bot.surveys.album import ChartPhoto, album_batches, results_album
 from bot.surveys.lifecycle import (
     SurveyNotFound,
     SurveyStatus,
@@ -44,8 +46,6 @@ from bot.surveys.lifecycle import (
     survey_with_form,
 )
 from bot.surveys.presentation import (
-    BREAKDOWN_LIMIT,
-    breakdown_variables,
     group_labels,
     preview_variables,
     problem_lines,
@@ -230,40 +230,24 @@ async def _results(
 async def send_results(
     update: Update, ctx: HiwarContext, results: SurveyResults, headers: str = "names"
 ) -> None:
-    """A header, then per choice question its chart and breakdown, then CSV and XLSX."""
+    """One summary message, the charts as albums of photos, then CSV and XLSX."""
     catalogue, language = ctx.services.catalogue, ctx.language
     chat = update.effective_chat
     summary = results.summary
-    await say(
-        update,
-        ctx,
-        "surveys.results.header",
-        id=summary.id,
-        title=_title(ctx, summary),
-        responses=results.responses,
-        status=_label(ctx, f"surveys.status.{summary.status.value}"),
-    )
+    labels = group_labels(catalogue, language)
+    album = await asyncio.to_thread(results_album, results, catalogue, language, labels)
+    await send_html(update, ctx, album.summary)
     if chat is None or results.responses == 0:
         return
-    labels = group_labels(catalogue, language)
-    footer = _label(ctx, "surveys.results.chart_footer", responses=results.responses)
+    await _send_album(ctx, chat.id, album.photos)
     report = await asyncio.to_thread(
         render_report,
         results,
         language,
         labels,
-        chart_caption=footer,
         words=wording(catalogue, language),
         headers=headers,
     )
-    for chart in report.charts:
-        variables = breakdown_variables(catalogue, language, chart.result, labels)
-        caption = catalogue.render(language, "surveys.results.chart_document", **variables)
-        await ctx.bot.send_document(chat.id, chart.png, filename=chart.filename, caption=caption)
-        text = catalogue.render(language, "surveys.results.breakdown", **variables)
-        if len(text) > BREAKDOWN_LIMIT:
-            text = catalogue.render(language, "surveys.results.breakdown_in_xlsx", **variables)
-        await send_html(update, ctx, text)
     repeats = [info.name for info in results.form.sections if info.repeat]
     csv_caption = catalogue.render(
         language,
@@ -282,6 +266,27 @@ async def send_results(
     )
     await ctx.bot.send_document(chat.id, report.xlsx, filename=report.xlsx_name)
     await say(update, ctx, "surveys.results.files_sent")
+
+
+async def _send_album(ctx: HiwarContext, chat_id: int, photos: Sequence[ChartPhoto]) -> None:
+    """Photos in albums of up to ten (a single photo on its own): inline, open full size."""
+    for batch in album_batches(photos):
+        if len(batch) == 1:
+            photo = batch[0]
+            await ctx.bot.send_photo(
+                chat_id, photo.png, caption=photo.caption, parse_mode=ParseMode.HTML
+            )
+            continue
+        media = [
+            InputMediaPhoto(
+                photo.png,
+                caption=photo.caption,
+                parse_mode=ParseMode.HTML,
+                filename=photo.filename,
+            )
+            for photo in batch
+        ]
+        await ctx.bot.send_media_group(chat_id, media)
 
 
 @organisers

@@ -54,6 +54,7 @@ from telegram.ext import Application, MessageHandler, filters  # noqa: E402
 
 from bot.engines.disclosure import wording  # noqa: E402
 from bot.runtime.application import HiwarRuntime, Tuning  # noqa: E402
+from bot.surveys.album import results_album  # noqa: E402
 from bot.surveys.lifecycle import import_survey, publish_survey  # noqa: E402
 from bot.surveys.presentation import group_labels  # noqa: E402
 from bot.surveys.report import render_report  # noqa: E402
@@ -318,13 +319,9 @@ async def time_results(
     async with runtime.database.unit_of_work() as uow:
         results = await build_results(uow, survey_id)
     built = time.perf_counter() - started
-    render_report(
-        results,
-        "ar",
-        group_labels(catalogue, "ar"),
-        chart_caption=f"{results.responses}",
-        words=wording(catalogue, "ar"),
-    )
+    labels = group_labels(catalogue, "ar")
+    results_album(results, catalogue, "ar", labels)
+    render_report(results, "ar", labels, words=wording(catalogue, "ar"))
     return built, time.perf_counter() - started
 
 

@@ -36,9 +36,12 @@ async def check_pace(update: Update, ctx: HiwarContext) -> None:
     gate = flood_gate(ctx)
     verdict = gate.check(user.id, message.date.timestamp(), message.message_id)
     if verdict is FloodVerdict.WARN:
-        warning = await say(update, ctx, "onboarding.flood.slow_down")
-        if warning is not None:
-            gate.note_warning(user.id, warning.message_id)
+        sender_id = user.id
+
+        async def note(message_id: int) -> None:
+            gate.note_warning(sender_id, message_id)
+
+        await say(update, ctx, "onboarding.flood.slow_down", on_sent=note)
     if verdict is not FloodVerdict.ALLOW:
         scope.quiet = True
 

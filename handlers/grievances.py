@@ -1,4 +1,6 @@
-"""Members' grievance commands (SPEC §3.4): /report, /status, /addinfo, /appeal.
+"""Members' grievance commands (SPEC §3.4): /report, /status, /addinfo, /appeal, and a
+member's answer to staff (a Telegram reply to a relayed message, or text while a case awaits
+them), attached to the case once they confirm.
 
 Thin handlers: each reads the update, calls one grievance service and renders a catalogue
 message. The feature's flows, its daily retention task, its /deletemydata hook and its
@@ -15,21 +17,24 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.engines import field_encryption, flows
-from bot.engines.flows import FlowRegistry, FlowReply, Text
+from bot.engines.flows import FlowInput, FlowRegistry, FlowReply, Text
 from bot.engines.outbox import Button
 from bot.engines.tasks import TaskRegistry
-from bot.grievances import followup
+from bot.grievances import followup, member_replies
 from bot.grievances.cases import GrievanceNotFound, erase_member_grievances
 from bot.grievances.directory import category, directory_is_placeholder
 from bot.grievances.flow import (
     ADDITION_FLOW,
+    ANSWER_FLOW,
     APPEAL_FLOW,
     REPORT_FLOW,
     FollowUpFlow,
     GrievanceDesk,
+    MemberAnswerFlow,
     ReportFlow,
 )
 from bot.grievances.lexicon import default_lexicon
+from bot.grievances.notices import tell_admins_directory_is_placeholder
 from bot.grievances.policy import policy_from
 from bot.grievances.submission import next_report_allowed_at
 from bot.grievances.tasks import register_grievance_tasks, schedule_retention
@@ -265,6 +270,50 @@ async def forwarded_message(update: Update, ctx: HiwarContext) -> None:
         await say(update, ctx, "grievances.forwarded_note")
 
 
+async def answer_without_flow(update: Update, ctx: HiwarContext) -> bool:
+    """A message outside any conversation that answers staff about one of the member's
+    cases: held until the member confirms with one tap (True: it was answered here)."""
+    user = update.effective_user
+    message = update.effective_message
+    if user is None or message is None:
+        return False
+    replied = message.reply_to_message.message_id if message.reply_to_message else None
+    if message.text is not None:
+        given = FlowInput(text=message.text[: flow_input.MAX_TEXT])
+    else:
+        given = FlowInput(media=flow_input.media_of(update), text=message.caption)
+    services, now = ctx.services, ctx.services.clock.now()
+    reply: FlowReply | None = None
+    async with ctx.unit_of_work() as uow:
+        target = await member_replies.answer_target(uow, user.id, replied, now)
+        if target is None:
+            return False
+        if target.open:
+            await flows.start_flow(
+                uow, services.flows, user.id, ANSWER_FLOW, now, {"reference": target.reference}
+            )
+            reply = await flows.handle_input(uow, services.flows, user.id, given, now)
+        await uow.commit()
+    if reply is None:
+        days = desk_of(services).policy.appeal_period.days
+        await say(
+            update, ctx, "grievances.answer_closed", reference=target.reference, appeal_days=days
+        )
+    else:
+        await show_flow_reply(update, ctx, reply)
+    return True
+
+
+async def cancel_answer(update: Update, ctx: HiwarContext) -> None:
+    user = update.effective_user
+    if user is None:
+        return
+    async with ctx.unit_of_work() as uow:
+        await flows.cancel_flow(uow, user.id)
+        await uow.commit()
+    await say(update, ctx, "grievances.answer_cancelled")
+
+
 async def erase_reports_hook(uow: UnitOfWork, user_id: int, now: datetime) -> None:
     """/deletemydata: unlink the member from their reports (the reports stay, anonymised)."""
     await erase_member_grievances(uow, user_id, now)
@@ -284,6 +333,9 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
             forwarded_message,
         )
     )
+    flow_input.on_text_without_flow(answer_without_flow)
+    flow_input.on_media_without_flow(answer_without_flow)
+    flow_input.ask_before_cancel(ANSWER_FLOW, cancel_answer)
     deep_links.register_start_route("report", report_route)
     deep_links.register_menu_action("report", start_report)
     deep_links.register_menu_action("my_reports", list_reports)
@@ -306,6 +358,7 @@ def register_flows(registry: FlowRegistry, services: Services) -> None:
     registry.add(ReportFlow(desk))
     registry.add(FollowUpFlow(desk, "addition"))
     registry.add(FollowUpFlow(desk, "appeal"))
+    registry.add(MemberAnswerFlow(desk))
 
 
 def register_tasks(registry: TaskRegistry, services: Services) -> None:
@@ -319,13 +372,25 @@ async def on_startup(services: Services, application: Any) -> None:
             "stored UNENCRYPTED. Set DATA_KEY (see README, 'Protecting reports') before "
             "accepting real reports."
         )
-    if directory_is_placeholder():
+    directory = desk_of(services).policy.referrals_file
+    placeholder = directory_is_placeholder(directory)
+    if placeholder:
         logger.warning(
-            "The referral directory (bot/data/referrals.toml) holds only example entries: "
-            "members at risk are told to call the emergency services instead. Put the real "
-            "services your organisation refers to in that file."
+            "The referral directory (%s) holds only example entries: members at risk are "
+            "told to call the emergency services instead. Put the real services your "
+            "organisation refers to in that file, or set HIWAR_REFERRALS_FILE to your own.",
+            directory,
         )
     now = services.clock.now()
     async with services.database.unit_of_work() as uow:
         await schedule_retention(uow, now + timedelta(minutes=5), now)
+        if placeholder:
+            await tell_admins_directory_is_placeholder(
+                uow,
+                now,
+                catalogue=services.catalogue,
+                admin_ids=services.settings.admin_ids,
+                default_language=services.settings.default_language,
+                file_name=str(directory),
+            )
         await uow.commit()

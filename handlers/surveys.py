@@ -156,7 +156,7 @@ async def on_stop_button(update: Update, ctx: HiwarContext) -> None:
 
 def register_flows(registry: FlowRegistry, services: Services) -> None:
     clock, timezone = services.clock, services.settings.timezone
-    registry.add(SurveyFlow(lambda: clock.now().astimezone(timezone).date(), clock.now))
+    registry.add(SurveyFlow(lambda: clock.now().astimezone(timezone).date(), clock.now, timezone))
 
 
 def register(application: Application) -> None:  # type: ignore[type-arg]

@@ -65,6 +65,15 @@ def arabic_digits(text: str) -> str:
     return text.translate(ARABIC_INDIC_DIGITS)
 
 
+def format_number(language: str, value: float | int) -> str:
+    """A number as the `number` filter writes it: Babel's grouping and decimal sign for the
+    language, Arabic-Indic digits in Arabic ("1,234.5", "١٬٢٣٤٫٥")."""
+    locale = _BABEL_LOCALES.get(language, _BABEL_LOCALES["en"])
+    if language == "ar":
+        return arabic_digits(format_decimal(value, locale=locale, numbering_system="arab"))
+    return format_decimal(value, locale=locale)
+
+
 def _flatten(table: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, str]]:
     for name, value in table.items():
         key = f"{prefix}{name}"
@@ -154,9 +163,7 @@ class Catalogue:
             return digits(format_time(value.astimezone(timezone), style, locale=locale))
 
         def as_number(value: float | int) -> str:
-            if wrap:
-                return arabic_digits(format_decimal(value, locale=locale, numbering_system="arab"))
-            return format_decimal(value, locale=locale)
+            return format_number(language, value)
 
         def counted(value: int, prefix: str) -> Markup:
             """`value` with its noun in the agreeing plural form (keys `<prefix>.<form>`)."""

@@ -8,12 +8,20 @@ handler polls with sleeps of up to 100 ms); other processes still meet the busy 
 A read-only unit of work (`unit_of_work(read_only=True)`) starts with a plain `BEGIN`: in WAL
 mode it reads a consistent snapshot without taking or waiting for the write lock, and it
 cannot commit.
+
+`Database.hold_transaction()` makes everything done in its block one transaction (the inbox
+processor holds one per update): the first unit of work opened inside it begins the real
+transaction, and every unit of work inside it is a savepoint whose commit releases the
+savepoint and whose rollback undoes only its own work. The holder commits once at the end,
+so an update's effects, its replies and its inbox mark commit together or not at all.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -23,6 +31,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
+    AsyncSessionTransaction,
     async_sessionmaker,
     create_async_engine,
 )
@@ -94,10 +103,29 @@ class Database:
         return self.dialect == "postgresql"
 
     def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
-        """A transaction; `read_only=True` for reads (no write lock on SQLite, no commit)."""
+        """A transaction; `read_only=True` for reads (no write lock on SQLite, no commit).
+
+        Inside `hold_transaction()` it is a savepoint of the held transaction (a read-only
+        one only once the held transaction has begun: until then there is nothing of its
+        own to see, and a read need not take the write lock)."""
+        held = _HELD.get()
+        if held is not None and held.database is self and (not read_only or held.is_open):
+            return SavepointUnitOfWork(held, read_only=read_only)
         if read_only:
             return UnitOfWork(self.read_sessions, read_only=True)
         return UnitOfWork(self.sessions, writers=self._writers)
+
+    @contextlib.asynccontextmanager
+    async def hold_transaction(self) -> AsyncIterator[HeldTransaction]:
+        """One transaction for the block: units of work inside it become savepoints; call
+        `commit()` on the result to commit it all (leaving without it rolls back)."""
+        held = HeldTransaction(self)
+        token = _HELD.set(held)
+        try:
+            yield held
+        finally:
+            _HELD.reset(token)
+            await held.close()
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -214,3 +242,88 @@ class UnitOfWork:
 
     async def flush(self) -> None:
         await self.session.flush()
+
+
+class HeldTransaction:
+    """The transaction of `Database.hold_transaction()`, begun by its first unit of work."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._outer: UnitOfWork | None = None
+        self._after_commit: list[AfterCommit] = []
+        self.committed = False
+
+    @property
+    def is_open(self) -> bool:
+        return self._outer is not None
+
+    async def begin(self) -> UnitOfWork:
+        """The real transaction (begun now if no unit of work has begun it yet)."""
+        if self._outer is None:
+            outer = UnitOfWork(self.database.sessions, writers=self.database._writers)
+            await outer.__aenter__()
+            self._outer = outer
+        return self._outer
+
+    def after_commit(self, callback: AfterCommit) -> None:
+        self._after_commit.append(callback)
+
+    async def commit(self) -> None:
+        outer = await self.begin()
+        for callback in self._after_commit:
+            outer.after_commit(callback)
+        self._after_commit = []
+        await outer.commit()
+        self.committed = True
+
+    async def close(self) -> None:
+        outer, self._outer = self._outer, None
+        if outer is not None:
+            await outer.__aexit__(None, None, None)
+
+
+_HELD: ContextVar[HeldTransaction | None] = ContextVar("hiwar_held_transaction", default=None)
+
+
+class SavepointUnitOfWork(UnitOfWork):
+    """A unit of work inside a held transaction: a savepoint of it.
+
+    `commit()` releases the savepoint (its after-commit callbacks wait for the real commit);
+    leaving without it rolls back to the savepoint, so only this unit's work is undone.
+    """
+
+    def __init__(self, held: HeldTransaction, *, read_only: bool = False) -> None:
+        super().__init__(held.database.sessions, read_only=read_only)
+        self._held = held
+        self._savepoint: AsyncSessionTransaction | None = None
+
+    async def __aenter__(self) -> Self:
+        outer = await self._held.begin()
+        self._session = outer.session
+        self.committed = False
+        if not self.read_only:
+            self._savepoint = await self._session.begin_nested()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        savepoint, self._savepoint = self._savepoint, None
+        self._session = None
+        if savepoint is not None and not self.committed and savepoint.is_active:
+            await savepoint.rollback()
+
+    async def commit(self) -> None:
+        if self.read_only or self._savepoint is None:
+            raise RuntimeError("a read-only unit of work cannot commit")
+        for hook in self._before_commit:
+            await hook(self.session)
+        self._before_commit = []
+        await self._savepoint.commit()
+        self.committed = True
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            self._held.after_commit(callback)

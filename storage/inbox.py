@@ -213,7 +213,7 @@ async def status_of(session: AsyncSession, update_id: int) -> str | None:
 async def purge_handled(session: AsyncSession, older_than: datetime) -> int:
     result = await session.execute(
         delete(InboxUpdate).where(
-            InboxUpdate.status != PENDING, InboxUpdate.processed_at < older_than
+            InboxUpdate.status == DONE, InboxUpdate.processed_at < older_than
         )
     )
     return int(getattr(result, "rowcount", 0) or 0)
@@ -247,3 +247,64 @@ async def release_chat_lease(session: AsyncSession, chat_key: int, owner: str) -
     await session.execute(
         delete(ChatLease).where(and_(ChatLease.chat_key == chat_key, ChatLease.owner == owner))
     )
+
+
+async def mark_failed(session: AsyncSession, update_id: int, now: datetime, error: str) -> None:
+    """A fault in our code or a permanent refusal ended the update: its input is kept, sealed
+    like every stored payload, so an admin can replay it (purged after the set days)."""
+    result = await session.execute(
+        update(InboxUpdate)
+        .where(InboxUpdate.update_id == update_id, InboxUpdate.status == PENDING)
+        .values(status=FAILED, processed_at=now, error=error[:200])
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        raise UpdateAlreadyHandled(update_id)
+
+
+@dataclass(frozen=True)
+class FailedUpdate:
+    update_id: int
+    failed_at: datetime | None
+    error: str | None
+    kind: str
+
+
+async def failed_updates(session: AsyncSession) -> list[FailedUpdate]:
+    rows = await session.execute(
+        select(
+            InboxUpdate.update_id, InboxUpdate.processed_at, InboxUpdate.error, InboxUpdate.payload
+        )
+        .where(InboxUpdate.status == FAILED, InboxUpdate.payload.is_not(None))
+        .order_by(InboxUpdate.update_id)
+    )
+    result = []
+    for update_id, failed_at, error, payload in rows:
+        kinds = [key for key in (payload or {}) if key != "update_id"]
+        result.append(FailedUpdate(update_id, failed_at, error, ",".join(kinds) or "other"))
+    return result
+
+
+async def replay_failed(session: AsyncSession, update_id: int, now: datetime) -> bool:
+    """Put a failed update back in its chat's queue; False when there is no such update."""
+    result = await session.execute(
+        update(InboxUpdate)
+        .where(
+            InboxUpdate.update_id == update_id,
+            InboxUpdate.status == FAILED,
+            InboxUpdate.payload.is_not(None),
+        )
+        .values(status=PENDING, attempts=0, next_attempt_at=now, processed_at=None, error=None)
+        .execution_options(synchronize_session=False)
+    )
+    return getattr(result, "rowcount", 0) == 1
+
+
+async def purge_failed(session: AsyncSession, older_than: datetime) -> int:
+    """Failed updates kept longer than the set period are deleted, input and all."""
+    result = await session.execute(
+        delete(InboxUpdate).where(
+            InboxUpdate.status == FAILED, InboxUpdate.processed_at < older_than
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

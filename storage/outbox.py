@@ -13,7 +13,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Member, OutboxMessage, StaffRole, UtcDateTime
+from storage.models import Member, OutboxMessage, SentMessageLink, StaffRole, UtcDateTime
 from storage.upsert import insert_for
 
 PENDING = "pending"
@@ -295,6 +295,53 @@ async def forget_chat(session: AsyncSession, chat_id: int, now: datetime) -> Non
         .where(OutboxMessage.chat_id == chat_id, OutboxMessage.status.not_in((PENDING, SENDING)))
         .values(chat_id=0, sent_message_id=None)
     )
+    await session.execute(
+        delete(SentMessageLink).where(
+            SentMessageLink.lookup_key.startswith(f"{LINK_PREFIX}{chat_id}:")
+        )
+    )
+
+
+# -- links from delivered messages to their subject ----------------------------------------
+# An outbox payload with ``"link": "<subject>"`` (e.g. ``grievance:42``) is remembered once
+# delivered, so that a reply to that message can be traced to its subject for as long as
+# the subject wants (the outbox row itself is scrubbed after the de-duplication window).
+LINK_FIELD = "link"
+LINK_PREFIX = "sent:"
+
+
+def _link_key(chat_id: int, message_id: int) -> str:
+    return f"{LINK_PREFIX}{chat_id}:{message_id}"
+
+
+async def remember_sent(
+    session: AsyncSession, chat_id: int, message_id: int, subject: str, now: datetime
+) -> None:
+    statement = (
+        insert_for(session, SentMessageLink)
+        .values(lookup_key=_link_key(chat_id, message_id), subject=subject[:64], created_at=now)
+        .on_conflict_do_nothing(index_elements=["lookup_key"])
+    )
+    await session.execute(statement)
+
+
+async def subject_of_sent(session: AsyncSession, chat_id: int, message_id: int) -> str | None:
+    """What the message `message_id` the bot sent to `chat_id` was about, if remembered."""
+    subject: str | None = await session.scalar(
+        select(SentMessageLink.subject).where(
+            SentMessageLink.lookup_key == _link_key(chat_id, message_id)
+        )
+    )
+    return subject
+
+
+async def forget_subjects(session: AsyncSession, subjects: list[str]) -> int:
+    if not subjects:
+        return 0
+    result = await session.execute(
+        delete(SentMessageLink).where(SentMessageLink.subject.in_(subjects))
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def scrub_finished(session: AsyncSession, older_than: datetime) -> int:
@@ -317,3 +364,52 @@ async def scrub_finished(session: AsyncSession, older_than: datetime) -> int:
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+@dataclass(frozen=True)
+class ClaimedRow:
+    """A message written already claimed by its writer (a handler's direct reply)."""
+
+    chat_id: int
+    method: str
+    payload: dict[str, Any]
+
+
+async def enqueue_claimed(
+    session: AsyncSession,
+    rows: list[ClaimedRow],
+    *,
+    owner: str,
+    now: datetime,
+    claim_for: timedelta,
+    priority: int,
+) -> list[OutgoingMessage]:
+    """Add messages claimed by `owner` (who sends them right after the commit); the ids come
+    back in the order of `rows`. Should the owner die first, the claim is released at its
+    restart (or when it expires) and the outbox sender sends them."""
+    if not rows:
+        return []
+    statement = insert_for(session, OutboxMessage).returning(
+        OutboxMessage.id, sort_by_parameter_order=True
+    )
+    values = [
+        {
+            "chat_id": row.chat_id,
+            "method": row.method,
+            "payload": row.payload,
+            "priority": priority,
+            "status": SENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "claimed_by": owner,
+            "claim_expires_at": now + claim_for,
+            "created_at": now,
+        }
+        for row in rows
+    ]
+    result = await session.execute(statement, values)
+    ids = [int(value) for value in result.scalars().all()]
+    return [
+        OutgoingMessage(message_id, row.chat_id, row.method, dict(row.payload), 0, None)
+        for message_id, row in zip(ids, rows, strict=True)
+    ]

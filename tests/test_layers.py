@@ -14,7 +14,12 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 FEATURES = ("members", "sessions", "surveys", "grievances", "moderation", "broadcasts")
 SERVICE_PACKAGES = ("engines", *FEATURES)
-NO_TELEGRAM = (*(f"bot/{package}" for package in SERVICE_PACKAGES), "storage", "messages")
+NO_TELEGRAM = (
+    *(f"bot/{package}" for package in SERVICE_PACKAGES),
+    "bot/demo",
+    "storage",
+    "messages",
+)
 MAX_MODULES_IN_A_FOLDER = 20
 HIWAR_PACKAGES = ("bot", "handlers", "storage", "admin")
 

@@ -6,10 +6,13 @@ from __future__ import annotations
 from types import ModuleType
 
 from bot.commands import (
+    demo_data,
+    failed,
     grant,
     import_sessions,
     migrate,
     new_key,
+    replay,
     revoke,
     rotate_key,
     run,
@@ -27,4 +30,7 @@ COMMANDS: tuple[ModuleType, ...] = (
     rotate_key,
     new_key,
     survey_import,
+    demo_data,
+    failed,
+    replay,
 )

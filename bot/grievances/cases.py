@@ -27,6 +27,7 @@ from bot.engines.field_encryption import FieldCipher, active_cipher
 from bot.engines.roles import Role, may_act, roles_of
 from bot.engines.tasks import schedule_task
 from bot.grievances.references import parse_reference
+from storage import outbox
 from storage.database import UnitOfWork
 from storage.models import Grievance, GrievanceEntry, GrievanceReporter
 
@@ -38,6 +39,7 @@ URGENCY_PRIORITY = {"low": 0, "medium": 1, "urgent": 2}
 NOTIFY_MEMBER_TASK = "grievances.notify_member"
 RECORD_TYPE = "grievance"
 MAX_STAFF_TEXT = 3500
+CASE_LINK_PREFIX = "grievance:"  # what a delivered member notification is remembered as
 
 
 class GrievanceNotFound(Exception):
@@ -346,6 +348,15 @@ async def purge_expired_identities(uow: UnitOfWork, now: datetime, retention: ti
         Grievance.closed_at.is_not(None),
         Grievance.closed_at < now - retention,
     )
+    # The links from the member's chat to these cases go with the identity links.
+    unlinked = list(
+        await uow.session.scalars(
+            select(GrievanceReporter.grievance_id).where(
+                GrievanceReporter.grievance_id.in_(expired)
+            )
+        )
+    )
+    await outbox.forget_subjects(uow.session, [f"{CASE_LINK_PREFIX}{i}" for i in unlinked])
     result = await uow.session.execute(
         delete(GrievanceReporter).where(GrievanceReporter.grievance_id.in_(expired))
     )

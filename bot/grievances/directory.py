@@ -1,6 +1,8 @@
 """The configurable lists behind /report: categories and the referral directory.
 
 Both are data files in `bot/data/` (see the comments in each file), read once per process.
+The referral directory can live elsewhere (`HIWAR_REFERRALS_FILE`), so an organisation keeps
+its own services outside the installed code; the shipped one holds example entries only.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
+SHIPPED_REFERRALS = DATA_DIR / "referrals.toml"
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,7 @@ class Referral:
     categories: frozenset[str]
 
 
-def _load(name: str) -> dict[str, Any]:
+def _load(name: str | Path) -> dict[str, Any]:
     with (DATA_DIR / name).open("rb") as handle:
         return tomllib.load(handle)
 
@@ -60,7 +63,8 @@ def category(code: str) -> GrievanceCategory:
 
 
 @cache
-def referrals() -> tuple[Referral, ...]:
+def referrals(path: Path = SHIPPED_REFERRALS) -> tuple[Referral, ...]:
+    """The entries of the referral directory at `path` (an absolute path is used as is)."""
     return tuple(
         Referral(
             name={"ar": str(entry["name_ar"]), "en": str(entry["name_en"])},
@@ -68,18 +72,20 @@ def referrals() -> tuple[Referral, ...]:
             example=bool(entry.get("example", False)),
             categories=frozenset(str(c) for c in entry.get("categories", ["*"])),
         )
-        for entry in _load("referrals.toml").get("referral", [])
+        for entry in _load(path).get("referral", [])
     )
 
 
-def referrals_for(topics: set[str]) -> list[Referral]:
+def referrals_for(topics: set[str], path: Path = SHIPPED_REFERRALS) -> list[Referral]:
     """Referrals that apply to any of `topics` (risk categories, report category, "urgent").
     Example entries are never among them: a placeholder number must not reach a member."""
     return [
-        r for r in referrals() if not r.example and ("*" in r.categories or r.categories & topics)
+        r
+        for r in referrals(path)
+        if not r.example and ("*" in r.categories or r.categories & topics)
     ]
 
 
-def directory_is_placeholder() -> bool:
-    """True while the organisation has not put a real service in `referrals.toml`."""
-    return not any(not r.example for r in referrals())
+def directory_is_placeholder(path: Path = SHIPPED_REFERRALS) -> bool:
+    """True while the organisation has not put a real service in its referral directory."""
+    return not any(not r.example for r in referrals(path))

@@ -7,6 +7,9 @@ to submit, edit a field, or cancel. Every answer is stored by the engine at once
 the member wrote is sealed (`field_encryption`) even in the draft.
 
 /addinfo and appeals use `FollowUpFlow`: messages until Done, then stored on the case.
+`MemberAnswerFlow` holds what a member sent in answer to staff (a Telegram reply to a relayed
+message, or text while a case awaits them) until they confirm it goes on the case, with one
+tap; cancelling keeps nothing.
 """
 
 from __future__ import annotations
@@ -43,6 +46,8 @@ from storage.database import UnitOfWork
 REPORT_FLOW = "grievances.report"
 ADDITION_FLOW = "grievances.addition"
 APPEAL_FLOW = "grievances.appeal"
+ANSWER_FLOW = "grievances.answer"
+ATTACH = "attach"
 MAX_DESCRIPTION_CHARACTERS = 20_000
 MAX_MEDIA = 20
 MAX_AREA_CHARACTERS = 200
@@ -290,7 +295,7 @@ class ReportFlow:
                 {
                     "referrals": [
                         {"name": r.name, "contact": r.contact, "example": r.example}
-                        for r in referrals_for(topics)
+                        for r in referrals_for(topics, desk.policy.referrals_file)
                     ]
                 },
             )
@@ -364,3 +369,41 @@ class FollowUpFlow:
             dedupe_suffix=f"{addition.reference}:{now.timestamp()}",
         )
         return Completion(Text(f"grievances.{self.kind}_saved", {"reference": addition.reference}))
+
+
+class MemberAnswerFlow:
+    """What the member sent to a case outside a conversation, held (sealed) until they
+    confirm it is for that case. More messages sent meanwhile join it."""
+
+    name = ANSWER_FLOW
+
+    def __init__(self, desk: GrievanceDesk) -> None:
+        self.desk = desk
+
+    def first_step(self, data: dict[str, Any]) -> str:
+        return "confirm"
+
+    def prompt(self, step: str, data: dict[str, Any]) -> Prompt:
+        parts = data.get("parts", [])
+        return Prompt(
+            Text("grievances.ask.answer", {"reference": data["reference"], **_counts(parts)}),
+            choices=(Choice(ATTACH, label_key="grievances.answer_attach"),),
+        )
+
+    def accept(self, step: str, data: dict[str, Any], given: FlowInput) -> StepResult:
+        parts: list[dict[str, str]] = data.get("parts", [])
+        if given.choice == ATTACH:
+            if not parts:
+                return Invalid(Text("grievances.description_empty"))
+            return Finished(data)
+        if given.choice is not None:
+            return Invalid(Text("flow.use_buttons"))
+        collected = _collect(parts, given, self.desk.cipher)
+        if isinstance(collected, Text):
+            return Invalid(collected)
+        return Next("confirm", {**data, "parts": collected})
+
+    async def finish(
+        self, uow: UnitOfWork, user_id: int, data: dict[str, Any], now: datetime
+    ) -> Completion:
+        return await FollowUpFlow(self.desk, "addition").finish(uow, user_id, data, now)

@@ -35,7 +35,7 @@ from bot.engines.outbox import (
 )
 from bot.engines.roles import Role, users_with_role
 from bot.engines.tasks import schedule_task
-from bot.grievances.cases import FINAL_STATUSES, reporter_of
+from bot.grievances.cases import CASE_LINK_PREFIX, FINAL_STATUSES, reporter_of
 from bot.grievances.directory import category
 from bot.members.records import stored_language
 from bot.moderation.cards import (
@@ -644,7 +644,12 @@ async def notify_member(
             reason=text,
             appeal_days=appeal_days,
         )
-    payload: dict[str, Any] = {"text": rendered, "parse_mode": "HTML"}
+    # Remembered once delivered, so that the member's Telegram reply to it finds the case.
+    payload: dict[str, Any] = {
+        "text": rendered,
+        "parse_mode": "HTML",
+        outbox.LINK_FIELD: f"{CASE_LINK_PREFIX}{grievance.id}",
+    }
     if entry.kind == "reply" and entry.actor_id is not None:
         payload["on_failure"] = await _failure_notice(
             uow, catalogue, grievance.reference, entry.actor_id, default_language
@@ -670,3 +675,33 @@ async def _failure_notice(
         language, "moderation.reply_not_delivered", reference=reference, actor=actor_id
     )
     return {"chat_id": actor_id, "text": text}
+
+
+async def tell_admins_directory_is_placeholder(
+    uow: UnitOfWork,
+    now: datetime,
+    *,
+    catalogue: Catalogue,
+    admin_ids: frozenset[int],
+    default_language: str,
+    file_name: str,
+) -> int:
+    """At start-up, while the referral directory holds only example entries: tell every admin
+    (once a day, however often the bot restarts). Returns how many were told."""
+    admins = set(await users_with_role(uow, Role.ADMIN)) | set(admin_ids)
+    told = 0
+    for user_id in sorted(admins):
+        language = await stored_language(uow, user_id) or default_language
+        if await queue_text(
+            uow,
+            chat_id=user_id,
+            text=catalogue.render(
+                language, "grievances.directory_placeholder", file_name=file_name
+            ),
+            now=now,
+            priority=PRIORITY_STAFF,
+            dedupe_key=f"referrals-placeholder:{now.date().isoformat()}:{user_id}",
+            source=SOURCE,
+        ):
+            told += 1
+    return told

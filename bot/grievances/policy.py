@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from bot.config import ConfigError
+from bot.grievances.directory import SHIPPED_REFERRALS, referrals
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,7 @@ class GrievancePolicy:
     # Acknowledgement targets by urgency; a risk-flagged report gets the urgent one.
     ack_urgent: timedelta = timedelta(hours=2)
     ack_medium: timedelta = timedelta(hours=24)
+    referrals_file: Path = SHIPPED_REFERRALS
 
     def ack_target(self, urgency: str, risk_flagged: bool) -> timedelta:
         """How soon a report of `urgency` is promised an acknowledgement."""
@@ -41,6 +44,20 @@ def _positive(values: Mapping[str, str], name: str, default: int) -> int:
     return number
 
 
+def _referrals_file(values: Mapping[str, str]) -> Path:
+    raw = (values.get("HIWAR_REFERRALS_FILE") or "").strip()
+    if not raw:
+        return SHIPPED_REFERRALS
+    path = Path(raw).expanduser().resolve()
+    try:
+        referrals(path)
+    except (OSError, ValueError, KeyError) as error:
+        raise ConfigError(
+            f"HIWAR_REFERRALS_FILE: cannot read a referral directory from {raw!r} ({error})"
+        ) from None
+    return path
+
+
 def policy_from(extra: Mapping[str, str]) -> GrievancePolicy:
     return GrievancePolicy(
         ack_sla=timedelta(hours=_positive(extra, "HIWAR_ACK_SLA_HOURS", 48)),
@@ -49,4 +66,5 @@ def policy_from(extra: Mapping[str, str]) -> GrievancePolicy:
         reports_per_hour=_positive(extra, "HIWAR_REPORTS_PER_HOUR", 3),
         ack_urgent=timedelta(hours=_positive(extra, "HIWAR_ACK_URGENT_HOURS", 2)),
         ack_medium=timedelta(hours=_positive(extra, "HIWAR_ACK_MEDIUM_HOURS", 24)),
+        referrals_file=_referrals_file(extra),
     )

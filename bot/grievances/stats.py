@@ -6,17 +6,23 @@
   `MEDIAN_DAYS` (streamed, never all cases in memory);
 - the weekly trend of a governorate is drawn as a PNG line chart per category.
 
-Every count goes through `bot.engines.disclosure` with the staff threshold
-(`HIWAR_STAFF_MIN_CELL`, default 5): small cells are shown as "<5" and, where a total or the
-other cells would give them away, one more cell as "hidden". For staff without the
+With a governorate (`/stats nineveh`), every figure covers only that governorate's cases as
+the viewer may know them.
+
+Every count goes through `bot.engines.disclosure` with the threshold of internal case counts,
+`HIWAR_STAFF_STATS_MIN_COUNT` (default 1: moderators, who may open each case in /queue
+anyway, see every count; raise it to show small counts as "<N" and, where a total or the
+other cells would give them away, one more cell as "hidden"). Organisers, who cannot open
+cases, never see counts under the members' threshold (`THRESHOLD`, 5). For staff without the
 safeguarding role a safeguarding case's governorate is unknown, as on its card: it is
-counted under "restricted" and left out of a governorate's trend.
+counted under "restricted" and left out of a governorate's figures and trend.
 """
 
 from __future__ import annotations
 
 from array import array
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from io import BytesIO
@@ -27,8 +33,9 @@ from matplotlib.figure import Figure as PlotFigure
 from matplotlib.ticker import MaxNLocator
 from sqlalchemy import case, func, literal, select, text
 from sqlalchemy.orm import InstrumentedAttribute
-from sqlalchemy.sql.elements import SQLCoreOperations
+from sqlalchemy.sql.elements import ColumnElement, SQLCoreOperations
 
+from bot.config import ConfigError
 from bot.engines.disclosure import THRESHOLD, Figure, protect_counts
 from bot.surveys.charts import for_display
 from storage.database import UnitOfWork
@@ -40,6 +47,22 @@ OPEN_STATUSES = ("new", "acknowledged", "in_review", "escalated")
 RECENT_DAYS = 30
 MEDIAN_DAYS = 90
 TREND_WEEKS = 12
+STAFF_STATS_MIN_COUNT = "HIWAR_STAFF_STATS_MIN_COUNT"
+DEFAULT_STAFF_STATS_MIN_COUNT = 1
+MAX_STAFF_STATS_MIN_COUNT = 100
+
+
+def staff_stats_threshold(extra: Mapping[str, str]) -> int:
+    """The threshold of internal case counts (/stats, the daily digest) from the settings."""
+    raw = (extra.get(STAFF_STATS_MIN_COUNT) or "").strip()
+    if not raw:
+        return DEFAULT_STAFF_STATS_MIN_COUNT
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_STAFF_STATS_MIN_COUNT:
+        raise ConfigError(
+            f"{STAFF_STATS_MIN_COUNT} must be a whole number from 1 to"
+            f" {MAX_STAFF_STATS_MIN_COUNT}, got {raw!r}"
+        )
+    return int(raw)
 
 
 @dataclass(frozen=True)
@@ -73,11 +96,17 @@ def _protected(counts: list[tuple[str, int]], threshold: int) -> list[Cell]:
     return [Cell(key, figure) for (key, _), figure in zip(counts, figures, strict=True)]
 
 
+Condition = ColumnElement[bool]
+
+
 async def _grouped(
-    uow: UnitOfWork, column: SQLCoreOperations[str], since: datetime | None
+    uow: UnitOfWork,
+    column: SQLCoreOperations[str],
+    since: datetime | None,
+    where: tuple[Condition, ...] = (),
 ) -> list[tuple[str, int]]:
     """(key, count) of the raw figures, largest first (the order shown is `_in_order`)."""
-    query = select(column, func.count()).select_from(Grievance).group_by(column)
+    query = select(column, func.count()).select_from(Grievance).where(*where).group_by(column)
     if since is not None:
         query = query.where(Grievance.created_at >= since)
     rows = await uow.session.execute(query)
@@ -104,12 +133,15 @@ def governorate_as_seen(may_see_safeguarding: bool) -> SQLCoreOperations[str]:
 
 
 async def _median_hours(
-    uow: UnitOfWork, since: datetime, milestone: InstrumentedAttribute[datetime | None]
+    uow: UnitOfWork,
+    since: datetime,
+    milestone: InstrumentedAttribute[datetime | None],
+    where: tuple[Condition, ...] = (),
 ) -> float | None:
     durations = array("d")
     rows = await uow.session.stream(
         select(Grievance.created_at, milestone)
-        .where(Grievance.created_at >= since, milestone.is_not(None))
+        .where(Grievance.created_at >= since, milestone.is_not(None), *where)
         .execution_options(yield_per=5000)
     )
     async for created_at, reached_at in rows:
@@ -117,7 +149,7 @@ async def _median_hours(
     return float(median(durations)) if durations else None
 
 
-async def overdue_count(uow: UnitOfWork, now: datetime) -> int:
+async def overdue_count(uow: UnitOfWork, now: datetime, where: tuple[Condition, ...] = ()) -> int:
     count = await uow.session.scalar(
         select(func.count())
         .select_from(Grievance)
@@ -125,6 +157,7 @@ async def overdue_count(uow: UnitOfWork, now: datetime) -> int:
             Grievance.status == "new",
             Grievance.ack_due_at < now,
             Grievance.acknowledged_at.is_(None),
+            *where,
         )
     )
     return int(count or 0)
@@ -136,29 +169,36 @@ async def case_stats(
     *,
     may_see_safeguarding: bool = False,
     threshold: int = THRESHOLD,
+    governorate: str | None = None,
 ) -> CaseStats:
-    """The /stats figures. Open and closed statuses are protected as two breakdowns, since
-    both the total and the number of open cases are shown."""
-    statuses = await _grouped(uow, Grievance.status, None)
+    """The /stats figures, of every case or of one governorate's (as the viewer may know it).
+
+    Open and closed statuses are protected as two breakdowns, since both the total and the
+    number of open cases are shown."""
+    seen_governorate = governorate_as_seen(may_see_safeguarding)
+    where: tuple[Condition, ...] = (
+        (seen_governorate == governorate,) if governorate is not None else ()
+    )
+    statuses = await _grouped(uow, Grievance.status, None, where)
     open_part = [c for c in statuses if c[0] in OPEN_STATUSES]
     closed_part = [c for c in statuses if c[0] not in OPEN_STATUSES]
     by_status = _protected(open_part, threshold) + _protected(closed_part, threshold)
     recent = now - timedelta(days=RECENT_DAYS)
     open_cases = await uow.session.scalar(
-        select(func.count()).select_from(Grievance).where(text(OPEN_CASES_SQL))
+        select(func.count()).select_from(Grievance).where(text(OPEN_CASES_SQL), *where)
     )
     since = now - timedelta(days=MEDIAN_DAYS)
-    by_category = await _grouped(uow, Grievance.category, recent)
-    by_governorate = await _grouped(uow, governorate_as_seen(may_see_safeguarding), recent)
+    by_category = await _grouped(uow, Grievance.category, recent, where)
+    by_governorate = await _grouped(uow, seen_governorate, recent) if governorate is None else []
     return CaseStats(
         by_status=_in_order(by_status),
         by_category=_in_order(_protected(by_category, threshold)),
         by_governorate=_in_order(_protected(by_governorate, threshold)),
         total=sum(count for _, count in statuses),
         open_cases=int(open_cases or 0),
-        overdue=await overdue_count(uow, now),
-        median_ack_hours=await _median_hours(uow, since, Grievance.acknowledged_at),
-        median_resolve_hours=await _median_hours(uow, since, Grievance.resolved_at),
+        overdue=await overdue_count(uow, now, where),
+        median_ack_hours=await _median_hours(uow, since, Grievance.acknowledged_at, where),
+        median_resolve_hours=await _median_hours(uow, since, Grievance.resolved_at, where),
     )
 
 

@@ -2,7 +2,11 @@
 
 - `moderation.ack_nudge` (scheduled with each new card, at its acknowledgement due time):
   if the case is still not acknowledged, nudge the assignee privately, or the staff group
-  (moderators privately without one) when nobody is assigned; then again a day later.
+  (moderators privately without one) when nobody is assigned; then again a day later (an
+  urgent case: again after its own target, HIWAR_ACK_URGENT_HOURS). An urgent or
+  risk-flagged case past its target is also escalated privately to every moderator on duty
+  and every admin (safeguarding cases: safeguarding staff on duty and admins), once per
+  person per case.
 - `moderation.digest`: every day at HIWAR_DIGEST_HOUR (default 8) in TIMEZONE, a summary to
   the staff group: new, overdue and resolved cases and new cases by category. It schedules
   the next day's digest itself.
@@ -28,8 +32,18 @@ from bot.engines.roles import Role, users_with_role
 from bot.engines.tasks import schedule_task
 from bot.grievances.directory import category
 from bot.grievances.flow import GrievanceDesk
-from bot.grievances.notices import ACK_NUDGE_TASK, staff_targets
-from bot.grievances.stats import overdue_count
+from bot.grievances.notices import (
+    ACK_NUDGE_TASK,
+    case_button,
+    is_urgent,
+    moderators_on_duty,
+    staff_targets,
+)
+from bot.grievances.stats import (
+    DEFAULT_STAFF_STATS_MIN_COUNT,
+    overdue_count,
+    staff_stats_threshold,
+)
 from bot.members.records import stored_language
 from bot.moderation.spike_detection import DEFAULT_MIN_COUNT, find_spikes, record_alert
 from storage.database import UnitOfWork
@@ -46,7 +60,9 @@ class ModerationPolicy:
     digest_hour: int = 8
     spike_min_count: int = DEFAULT_MIN_COUNT
     spike_interval: timedelta = timedelta(hours=6)
-    staff_min_cell: int = THRESHOLD  # /stats: counts under this are "<N"
+    staff_min_cell: int = (
+        DEFAULT_STAFF_STATS_MIN_COUNT  # /stats, the digest: counts under this are "<N"
+    )
 
 
 def _number(values: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -66,7 +82,7 @@ def moderation_policy(extra: Mapping[str, str]) -> ModerationPolicy:
             extra, "HIWAR_SPIKE_MIN_COUNT", DEFAULT_MIN_COUNT, THRESHOLD, 10_000
         ),
         spike_interval=timedelta(hours=_number(extra, "HIWAR_SPIKE_INTERVAL_HOURS", 6, 1, 24)),
-        staff_min_cell=_number(extra, "HIWAR_STAFF_MIN_CELL", THRESHOLD, 2, 100),
+        staff_min_cell=staff_stats_threshold(extra),
     )
 
 
@@ -158,16 +174,62 @@ async def send_ack_nudge(
             desk.default_language, ""
         )
         await _tell_staff(uow, desk, "moderation.nudge.unassigned", dedupe, now, **variables)
+    urgent = is_urgent(grievance)
+    if urgent:
+        await escalate_overdue(uow, desk, grievance, now)
     if round_ + 1 < MAX_NUDGES:
+        interval = min(NUDGE_INTERVAL, desk.policy.ack_urgent) if urgent else NUDGE_INTERVAL
         await schedule_task(
             uow,
             kind=ACK_NUDGE_TASK,
             payload={"grievance_id": grievance_id, "round": round_ + 1},
-            due_at=now + NUDGE_INTERVAL,
+            due_at=now + interval,
             now=now,
             dedupe_key=f"moderation-nudge:{grievance.reference}:{round_ + 1}",
         )
     return True
+
+
+async def escalation_recipients(uow: UnitOfWork, grievance: Grievance) -> list[int]:
+    """Who hears of an urgent case past its target: staff on duty who may open it, and
+    every admin (on duty or not)."""
+    on_duty = set(await moderators_on_duty(uow))
+    if grievance.safeguarding:
+        on_duty &= set(await users_with_role(uow, Role.SAFEGUARDING))
+    return sorted(on_duty | set(await users_with_role(uow, Role.ADMIN)))
+
+
+async def escalate_overdue(
+    uow: UnitOfWork, desk: GrievanceDesk, grievance: Grievance, now: datetime
+) -> int:
+    """Escalate an urgent case nobody acknowledged in time; each person is told once per
+    case (outbox de-duplication), however many nudge rounds follow. Returns how many new
+    messages were queued."""
+    known = category(grievance.category)
+    queued = 0
+    for user_id in await escalation_recipients(uow, grievance):
+        language = await stored_language(uow, user_id) or desk.default_language
+        text = desk.catalogue.render(
+            language,
+            "moderation.nudge.escalation",
+            reference=grievance.reference,
+            category_label=known.labels.get(language, known.code),
+            urgency_label=desk.catalogue.plain(
+                language, f"grievances.urgency.{grievance.urgency}"
+            ),
+            due_at=grievance.ack_due_at,
+        )
+        if await queue_text(
+            uow,
+            chat_id=user_id,
+            text=text,
+            buttons=case_button(desk.catalogue, language, grievance.reference),
+            now=now,
+            priority=PRIORITY_STAFF,
+            dedupe_key=f"grievance-escalation:{grievance.reference}:{user_id}",
+        ):
+            queued += 1
+    return queued
 
 
 async def send_digest(

@@ -30,8 +30,9 @@ from bot.engines.flows import FlowRegistry
 from bot.engines.tasks import TaskRegistry
 from bot.runtime.context import HiwarApplication, HiwarContext, Services
 from bot.runtime.errors import on_error
-from bot.runtime.inbox_processor import InboxProcessor
+from bot.runtime.inbox_processor import DRAIN_SECONDS, InboxProcessor
 from bot.runtime.receivers import PollingReceiver, WebhookReceiver
+from bot.runtime.reply_lane import ReplyLane
 from bot.runtime.scheduler import TaskRunner
 from bot.runtime.sender import GlobalPace, OutboxSender, SharedRateLimiter
 from bot.runtime.telegram_api import TolerantRequest
@@ -218,6 +219,9 @@ class HiwarRuntime:
         self.tuning = tuning or Tuning()
         self.instance_id = stable_instance_id(settings)
         self._stop = asyncio.Event()
+        self._lane_stop = asyncio.Event()  # set once the chats in hand have drained
+        self._lane_loop: asyncio.Task[None] | None = None
+        self.lane: ReplyLane | None = None
         self._loops: list[asyncio.Task[None]] = []
         self.database: Database | None = None
         self.application: HiwarApplication | None = None
@@ -275,11 +279,14 @@ class HiwarRuntime:
             idle_poll_seconds=tuning.idle_poll_seconds,
         )
         services.wake_sender = self.sender.wake
+        self.lane = ReplyLane(services, self.sender, pace)
         self.processor = InboxProcessor(
             services,
             application,
+            self.lane,
             concurrency=tuning.concurrency,
             idle_poll_seconds=tuning.idle_poll_seconds,
+            drain_seconds=float(settings.extra.get("HIWAR_DRAIN_SECONDS", DRAIN_SECONDS)),
         )
         self.task_runner = TaskRunner(services)
         await when_database_available(lambda: release_previous_claims(services))
@@ -304,6 +311,10 @@ class HiwarRuntime:
         )
 
         self._stop.clear()
+        self._lane_stop.clear()
+        self._lane_loop = asyncio.create_task(
+            self.lane.run_recorder(self._lane_stop), name="reply-recorder"
+        )
         self._loops.append(asyncio.create_task(self.processor.run(self._stop), name="inbox"))
         self._loops.append(asyncio.create_task(self.sender.run(self._stop), name="outbox"))
         if settings.webhook_mode:
@@ -341,6 +352,14 @@ class HiwarRuntime:
                 asyncio.gather(*self._loops, return_exceptions=True), timeout=15
             )
         self._loops.clear()
+        # The replies of the drained chats are recorded before the database goes away.
+        self._lane_stop.set()
+        if self.lane is not None:
+            self.lane.recorder.wake()
+        if self._lane_loop is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._lane_loop, timeout=10)
+            self._lane_loop = None
         if self.application is not None:
             if self.application.running:
                 await self.application.stop()

@@ -49,6 +49,12 @@ class UpdateScope:
     # `sender_language_known` False means it must be looked up.
     sender_language: str | None = None
     sender_language_known: bool = False
+    # The inbox processor holds one transaction for the update (effects, replies, mark):
+    # replies are planned here and sent after its commit (bot/runtime/reply_lane.py).
+    holds_transaction: bool = False
+    replies: list[Any] = field(default_factory=list)  # reply_lane.PlannedReply
+    retry_after: float | None = None  # a transient error asked to wait this long
+    error_type: str | None = None  # the fault that ended the update
 
 
 CURRENT_UPDATE: ContextVar[UpdateScope | None] = ContextVar("hiwar_current_update", default=None)
@@ -85,7 +91,8 @@ class HiwarContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any],
         """
         uow = self.services.database.unit_of_work()
         scope = current_scope()
-        if scope is not None and not scope.marked:
+        held = scope is not None and scope.holds_transaction  # the processor marks it
+        if scope is not None and not held and not scope.marked:
             clock = self.services.clock
 
             async def mark(session: AsyncSession) -> None:

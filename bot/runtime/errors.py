@@ -6,11 +6,13 @@ import logging
 import traceback
 
 from telegram import Update
+from telegram.error import BadRequest, NetworkError, RetryAfter
 
 from bot.engines.outbox import PRIORITY_STAFF, queue_text
 from bot.runtime.context import HiwarContext, current_scope
 from bot.runtime.inbox_processor import describe
 from bot.runtime.replies import say
+from bot.runtime.sender import retry_after_seconds
 from storage.errors import is_database_unavailable
 from storage.inbox import UpdateAlreadyHandled
 
@@ -23,6 +25,15 @@ def traceback_without_messages(error: BaseException) -> str:
     return f"{frames}{type(error).__module__}.{type(error).__qualname__}"
 
 
+def is_transient(error: BaseException) -> bool:
+    """Telegram asked us to wait (429), or failed on its side (5xx) or on the way (network,
+    time-out): the same request can succeed later. A 400 (`BadRequest` is a `NetworkError`
+    in python-telegram-bot) or 403 is a refusal that will not change."""
+    if isinstance(error, RetryAfter):
+        return True
+    return isinstance(error, NetworkError) and not isinstance(error, BadRequest)
+
+
 async def on_error(update: object, ctx: HiwarContext) -> None:
     error = ctx.error
     if error is None:
@@ -33,14 +44,22 @@ async def on_error(update: object, ctx: HiwarContext) -> None:
             scope.marked = True
         logger.info("%s was handled before; skipped", describe(update))
         return
-    if is_database_unavailable(error):
+    if is_database_unavailable(error) or is_transient(error):
         if scope is not None:
             scope.retry = True
-        logger.warning("%s postponed: database unavailable", describe(update))
+            if isinstance(error, RetryAfter):
+                scope.retry_after = retry_after_seconds(error)
+        logger.warning("%s postponed: %s", describe(update), type(error).__name__)
+        return
+    logger.error("%s failed:\n%s", describe(update), traceback_without_messages(error))
+    if scope is not None and scope.holds_transaction:
+        # The inbox processor rolls the update back, keeps its input for a replay,
+        # apologises to the member and tells the admins.
+        scope.failed = True
+        scope.error_type = type(error).__name__
         return
     if scope is not None:
         scope.failed = True
-    logger.error("%s failed:\n%s", describe(update), traceback_without_messages(error))
     if isinstance(update, Update) and update.effective_chat is not None:
         try:
             await say(update, ctx, "errors.generic")

@@ -3,9 +3,19 @@
 Every update is in the inbox table before Telegram is told it arrived. This processor finds
 chats with pending updates, takes each chat (a lease in the database on PostgreSQL, so two
 instances never handle one chat at once), and hands the chat's updates one after another to
-python-telegram-bot's `Application.process_update`. A handler's unit of work marks the row
-done in the same transaction as its effects; updates that changed nothing are marked after.
-When the database is unavailable the update stays pending and is retried, in order.
+python-telegram-bot's `Application.process_update`.
+
+One update is one transaction (`Database.hold_transaction`): the handlers' units of work
+are savepoints of it, and when they are done the processor writes the replies they planned
+(`bot/runtime/reply_lane.py`) and the inbox mark into it and commits; then the replies are
+sent. A transient error (database unavailable, Telegram's 429, 5xx, network) rolls it all
+back and the update is retried later, in order. A fault in our code or a permanent refusal
+rolls it back too; the update is then marked failed with its input kept sealed for
+`HIWAR_FAILED_UPDATE_DAYS`, the member gets an apology and admins an alert (`python -m bot
+failed` lists such updates, `python -m bot replay ID` tries one again).
+
+A stop (SIGTERM/SIGINT) lets the chats in hand finish the update they are on, send and
+record its replies, within `drain_seconds`; only then are the rest cancelled.
 """
 
 from __future__ import annotations
@@ -19,7 +29,10 @@ from typing import Any
 
 from telegram import Update
 
+from bot.engines.outbox import PRIORITY_STAFF, queue_text
 from bot.runtime.context import CURRENT_UPDATE, HiwarApplication, Services, UpdateScope
+from bot.runtime.reply_lane import PlannedReply, ReplyLane, WrittenReplies
+from bot.runtime.scheduler import failed_update_keep
 from storage import inbox
 from storage.errors import is_database_unavailable
 
@@ -27,6 +40,7 @@ logger = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
 BATCH = 50
+DRAIN_SECONDS = 10.0  # HIWAR_DRAIN_SECONDS: a stop waits this long for the chats in hand
 
 
 def chat_key_of(update: Update) -> int:
@@ -47,12 +61,17 @@ class InboxProcessor:
         self,
         services: Services,
         application: HiwarApplication,
+        lane: ReplyLane,
         *,
         concurrency: int = 32,
         idle_poll_seconds: float = 1.0,
+        drain_seconds: float = DRAIN_SECONDS,
     ) -> None:
         self.services = services
         self.application = application
+        self.lane = lane
+        self.drain_seconds = drain_seconds
+        self.stopping = False
         self.concurrency = concurrency
         self.idle_poll_seconds = idle_poll_seconds
         self.use_leases = services.database.is_postgresql
@@ -100,12 +119,19 @@ class InboxProcessor:
         await self.drain()
 
     async def drain(self) -> None:
-        """Stop the chats in progress (cancelled: an update not yet marked handled is handled
-        again after the restart; its effects commit with the mark, so they are not repeated)."""
+        """Let the chats in hand finish the update they are on (replies sent and recorded),
+        for up to `drain_seconds`; then cancel what is left (an update not yet committed is
+        handled again after the restart, its effects and replies with it)."""
+        self.stopping = True
+        self.lane.stopping = True
         tasks = list(self._active.values())
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=self.drain_seconds)
+            if late:
+                logger.warning("stop: %d chats still busy after the drain; cancelled", len(late))
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     def _start_chat(self, chat_key: int) -> None:
         task = asyncio.create_task(self._run_chat(chat_key), name=f"inbox-chat-{chat_key}")
@@ -181,7 +207,7 @@ class InboxProcessor:
     async def _drain_chat(self, chat_key: int) -> None:
         leased = False
         try:
-            while True:
+            while not self.stopping:
                 self._hinted.pop(chat_key, None)  # this read sees whatever was stored until now
                 batch = await self._next_batch(chat_key)
                 if batch is None:
@@ -190,6 +216,8 @@ class InboxProcessor:
                 if not batch:
                     return
                 for position, stored in enumerate(batch):
+                    if self.stopping:
+                        return  # a stop: the rest wait for the restart
                     # Only the first update's prefetched language is sure to be current: an
                     # earlier update of the same batch may have changed it.
                     if not await self.handle(stored, language_is_current=position == 0):
@@ -207,16 +235,52 @@ class InboxProcessor:
     ) -> bool:
         """Handle one stored update; False when it was postponed for a retry."""
         scope = UpdateScope(
-            update_id=stored.update_id, language=self.services.settings.default_language
+            update_id=stored.update_id,
+            language=self.services.settings.default_language,
+            holds_transaction=True,
         )
         token = CURRENT_UPDATE.set(scope)
+        chat_id: int | None = None
         try:
-            update = Update.de_json(stored.payload, self.application.bot)
-            sender = update.effective_user
-            if language_is_current and sender is not None and sender.id == stored.chat_key:
-                scope.sender_language = stored.chat_member_language
-                scope.sender_language_known = True
-            await self.application.process_update(update)
+            written = await self._handle_in_one_transaction(stored, scope, language_is_current)
+            chat_id = scope_chat(stored)
+            # The transaction is over: what runs now (callbacks of sent replies) writes on its own.
+            scope.holds_transaction = False
+            scope.marked = True
+            if written is not None:
+                await self.lane.deliver(written)
+        finally:
+            CURRENT_UPDATE.reset(token)
+        if scope.retry:
+            await self._postpone(stored, scope.retry_after)
+            return False
+        if scope.failed:
+            await self._fail(stored, scope, chat_id)
+        self.handled_count += 1
+        return True
+
+    async def _handle_in_one_transaction(
+        self, stored: inbox.StoredUpdate, scope: UpdateScope, language_is_current: bool
+    ) -> WrittenReplies | None:
+        """Run the handlers; commit their effects, replies and the mark together."""
+        try:
+            async with self.services.database.hold_transaction() as held:
+                update = Update.de_json(stored.payload, self.application.bot)
+                sender = update.effective_user
+                if language_is_current and sender is not None and sender.id == stored.chat_key:
+                    scope.sender_language = stored.chat_member_language
+                    scope.sender_language_known = True
+                await self.application.process_update(update)
+                if scope.retry or scope.failed:
+                    return None  # leaving the block rolls everything back
+                uow = await held.begin()
+                written = await self.lane.write(uow, scope.replies)
+                await inbox.mark_done(uow.session, stored.update_id, self.services.clock.now())
+                await held.commit()
+                return written
+        except inbox.UpdateAlreadyHandled:
+            logger.info("update %s was handled before; skipped", stored.update_id)
+            return None
         except Exception as error:
             if is_database_unavailable(error):
                 scope.retry = True
@@ -225,52 +289,90 @@ class InboxProcessor:
                     "update %s could not be processed: %s", stored.update_id, type(error).__name__
                 )
                 scope.failed = True
-        finally:
-            CURRENT_UPDATE.reset(token)
-        if scope.retry:
-            await self._postpone(stored)
-            return False
-        if not scope.marked:
-            await self._mark(stored, failed=scope.failed)
-        self.handled_count += 1
-        return True
+                scope.error_type = scope.error_type or type(error).__name__
+            return None
 
-    async def _postpone(self, stored: inbox.StoredUpdate) -> None:
+    async def _fail(
+        self, stored: inbox.StoredUpdate, scope: UpdateScope, chat_id: int | None
+    ) -> None:
+        """Keep the input (sealed) for a replay, apologise to the member, tell the admins."""
+        services = self.services
+        error_type = scope.error_type or "error"
+        apology: list[PlannedReply] = []
+        if chat_id is not None and not scope.quiet:
+            text = services.catalogue.render(scope.language, "errors.generic")
+            apology.append(
+                PlannedReply(chat_id, "sendMessage", {"text": text, "parse_mode": "HTML"})
+            )
+        days = round(failed_update_keep(services).total_seconds() / 86400)
         for attempt in range(60):
             try:
-                async with self.services.database.unit_of_work() as uow:
-                    await inbox.postpone(
-                        uow.session,
-                        stored.update_id,
-                        self.services.clock.now() + retry_delay(stored.attempts),
-                        "database unavailable",
+                async with services.database.unit_of_work() as uow:
+                    now = services.clock.now()
+                    await inbox.mark_failed(uow.session, stored.update_id, now, error_type)
+                    written = await self.lane.write(uow, apology)
+                    bucket = now.strftime("%Y%m%d%H") + str(now.minute // 10)
+                    text = services.catalogue.render(
+                        services.settings.default_language,
+                        "errors.update_failed",
+                        update_id=str(stored.update_id),
+                        error_type=error_type,
+                        days=days,
                     )
+                    for admin_id in sorted(services.settings.admin_ids):
+                        await queue_text(
+                            uow,
+                            chat_id=admin_id,
+                            text=text,
+                            now=now,
+                            priority=PRIORITY_STAFF,
+                            dedupe_key=f"update-failed:{admin_id}:{error_type}:{bucket}",
+                        )
+                    uow.after_commit(services.wake_sender)
                     await uow.commit()
-                return
-            except Exception as error:
-                if not is_database_unavailable(error):
-                    raise
-                await asyncio.sleep(min(0.5 * (attempt + 1), 5.0))
-
-    async def _mark(self, stored: inbox.StoredUpdate, *, failed: bool) -> None:
-        for attempt in range(60):
-            try:
-                async with self.services.database.unit_of_work() as uow:
-                    await inbox.mark_done(
-                        uow.session,
-                        stored.update_id,
-                        self.services.clock.now(),
-                        status=inbox.FAILED if failed else inbox.DONE,
-                        error="handler error" if failed else None,
-                    )
-                    await uow.commit()
-                return
+                break
             except inbox.UpdateAlreadyHandled:
                 return
             except Exception as error:
                 if not is_database_unavailable(error):
                     raise
                 await asyncio.sleep(min(0.5 * (attempt + 1), 5.0))
+        else:
+            return
+        await self.lane.deliver(written)
+
+    async def _postpone(self, stored: inbox.StoredUpdate, wait: float | None = None) -> None:
+        delay = retry_delay(stored.attempts)
+        if wait is not None:
+            delay = max(delay, timedelta(seconds=wait))
+        for attempt in range(60):
+            try:
+                async with self.services.database.unit_of_work() as uow:
+                    await inbox.postpone(
+                        uow.session,
+                        stored.update_id,
+                        self.services.clock.now() + delay,
+                        "transient error",
+                    )
+                    await uow.commit()
+                return
+            except Exception as error:
+                if not is_database_unavailable(error):
+                    raise
+                await asyncio.sleep(min(0.5 * (attempt + 1), 5.0))
+
+
+def scope_chat(stored: inbox.StoredUpdate) -> int | None:
+    """The chat an apology goes to: the update's chat, if it has one."""
+    chat = stored.payload
+    for key in ("message", "edited_message", "callback_query"):
+        part = chat.get(key)
+        if isinstance(part, dict):
+            message = part.get("message", part) if key == "callback_query" else part
+            found = message.get("chat", {}).get("id") if isinstance(message, dict) else None
+            if isinstance(found, int):
+                return found
+    return None
 
 
 def describe(update: Any) -> str:

@@ -1,15 +1,21 @@
-"""Rendering catalogue messages and flow prompts as Telegram replies (HTML parse mode)."""
+"""Rendering catalogue messages and flow prompts as Telegram replies (HTML parse mode).
+
+While the inbox processor handles an update, nothing here calls Telegram: each reply is
+planned on the update in hand and sent once the update's transaction has committed
+(`bot/runtime/reply_lane.py`). Callers that need the sent message's id pass `on_sent=`.
+"""
 
 from __future__ import annotations
 
+import base64
 import logging
+from typing import Any
 
 from markupsafe import Markup
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     KeyboardButton,
-    Message,
     ReplyKeyboardMarkup,
     Update,
 )
@@ -21,12 +27,25 @@ from bot.engines.flows import BACK, DONE, SKIP, Answered, FlowReply, Prompt, Tex
 from bot.engines.outbox import Button
 from bot.engines.share_links import StartLink
 from bot.runtime.context import HiwarContext, current_scope
+from bot.runtime.reply_lane import OnSent, PlannedReply
 from messages import Catalogue
 
 logger = logging.getLogger(__name__)
 
 CANCEL = "~cancel"
 FLOW_CALLBACK_PREFIX = "f:"
+
+
+def planned(
+    chat_id: int, method: str, payload: dict[str, Any], on_sent: OnSent | None = None
+) -> bool:
+    """Plan a reply on the update in hand (sent after its commit); False when no update's
+    transaction is held (the caller then calls Telegram itself)."""
+    scope = current_scope()
+    if scope is None or not scope.holds_transaction:
+        return False
+    scope.replies.append(PlannedReply(chat_id, method, payload, on_sent))
+    return True
 
 
 def render(ctx: HiwarContext, text: Text) -> str:
@@ -99,6 +118,9 @@ async def _offer_location(update: Update, ctx: HiwarContext) -> None:
         resize_keyboard=True,
     )
     text = ctx.services.catalogue.render(ctx.language, "flow.location_offer")
+    payload = {"text": text, "parse_mode": ParseMode.HTML, "reply_markup": keyboard.to_dict()}
+    if planned(chat.id, "sendMessage", payload):
+        return
     try:
         await ctx.bot.send_message(chat.id, text, parse_mode=ParseMode.HTML, reply_markup=keyboard)
     except Forbidden:
@@ -126,12 +148,22 @@ async def send_html(
     ctx: HiwarContext,
     text: str,
     reply_markup: InlineKeyboardMarkup | None = None,
-) -> Message | None:
-    """Send a direct reply to the chat of `update`, unless flood control has gone quiet."""
+    *,
+    on_sent: OnSent | None = None,
+) -> None:
+    """Reply in the chat of `update`, unless flood control has gone quiet. `on_sent` is
+    called with the sent message's id once it is sent."""
     scope = current_scope()
     chat = update.effective_chat
     if chat is None or (scope is not None and scope.quiet):
-        return None
+        return
+    if scope is not None:
+        scope.replies_sent += 1
+    payload: dict[str, Any] = {"text": text, "parse_mode": ParseMode.HTML}
+    if reply_markup is not None:
+        payload["reply_markup"] = reply_markup.to_dict()
+    if planned(chat.id, "sendMessage", payload, on_sent):
+        return
     try:
         message = await ctx.bot.send_message(
             chat.id,
@@ -142,10 +174,9 @@ async def send_html(
         )
     except Forbidden:
         logger.info("reply not delivered: the member has blocked the bot")
-        return None
-    if scope is not None:
-        scope.replies_sent += 1
-    return message
+        return
+    if on_sent is not None:
+        await on_sent(message.message_id)
 
 
 async def say(
@@ -154,10 +185,11 @@ async def say(
     key: str,
     /,
     buttons: list[list[Button]] | None = None,
+    on_sent: OnSent | None = None,
     **variables: object,
-) -> Message | None:
+) -> None:
     text = ctx.services.catalogue.render(ctx.language, key, **variables)
-    return await send_html(update, ctx, text, markup(buttons))
+    await send_html(update, ctx, text, markup(buttons), on_sent=on_sent)
 
 
 def answer_label(catalogue: Catalogue, language: str, answered: Answered) -> str | None:
@@ -197,6 +229,9 @@ async def retire_prompt(update: Update, ctx: HiwarContext, answered: Answered) -
             return
         question = Markup(render(ctx, answered.prompt.text))  # noqa: S704 - autoescaped
         text = catalogue.render(language, "flow.answered", question=question, answer=answer)
+        edit = {"text": text, "parse_mode": ParseMode.HTML, "message_id": target}
+        if planned(chat.id, "editMessageText", edit):
+            return
         try:
             await ctx.bot.edit_message_text(
                 text, chat_id=chat.id, message_id=target, parse_mode=ParseMode.HTML
@@ -210,6 +245,8 @@ async def retire_prompt(update: Update, ctx: HiwarContext, answered: Answered) -
 
 async def remove_buttons(ctx: HiwarContext, chat_id: int, message_id: int) -> None:
     """Take the inline keyboard off one message (if it can still be edited)."""
+    if planned(chat_id, "editMessageReplyMarkup", {"message_id": message_id}):
+        return
     try:
         await ctx.bot.edit_message_reply_markup(
             chat_id=chat_id, message_id=message_id, reply_markup=None
@@ -218,13 +255,24 @@ async def remove_buttons(ctx: HiwarContext, chat_id: int, message_id: int) -> No
         logger.debug("message %s kept its buttons: %s", message_id, error)
 
 
-async def _remember(update: Update, ctx: HiwarContext, version: int, message: Message) -> None:
+async def _remember(update: Update, ctx: HiwarContext, version: int, message_id: int) -> None:
     user = update.effective_user
     if user is None:
         return
     async with ctx.services.database.unit_of_work() as uow:
-        await flows.remember_prompt_message(uow, user.id, version, message.message_id)
+        await flows.remember_prompt_message(uow, user.id, version, message_id)
         await uow.commit()
+
+
+async def _send_file(ctx: HiwarContext, chat_id: int, kind: str, name: str, data: bytes) -> None:
+    method = "sendDocument" if kind == "document" else "sendPhoto"
+    spec = {"base64": base64.b64encode(data).decode("ascii"), "filename": name}
+    if planned(chat_id, method, {kind: spec}):
+        return
+    if kind == "document":
+        await ctx.bot.send_document(chat_id, data, filename=name)
+    else:
+        await ctx.bot.send_photo(chat_id, data)
 
 
 async def show_flow_reply(update: Update, ctx: HiwarContext, reply: FlowReply) -> None:
@@ -241,9 +289,9 @@ async def show_flow_reply(update: Update, ctx: HiwarContext, reply: FlowReply) -
         chat = update.effective_chat
         if chat is not None:
             for filename, content in completion.documents:
-                await ctx.bot.send_document(chat.id, content, filename=filename)
+                await _send_file(ctx, chat.id, "document", filename, content)
             if completion.photo is not None:
-                await ctx.bot.send_photo(chat.id, completion.photo)
+                await _send_file(ctx, chat.id, "photo", "photo.png", completion.photo)
         if completion.follow_up is not None:
             await send_html(update, ctx, render(ctx, completion.follow_up))
         return
@@ -266,6 +314,9 @@ async def show_flow_reply(update: Update, ctx: HiwarContext, reply: FlowReply) -
             return
         except BadRequest:
             pass  # too old to edit: send it afresh
-    message = await send_html(update, ctx, text, keyboard)
-    if message is not None:
-        await _remember(update, ctx, reply.version, message)
+    version = reply.version
+
+    async def remember(message_id: int) -> None:
+        await _remember(update, ctx, version, message_id)
+
+    await send_html(update, ctx, text, keyboard, on_sent=remember)

@@ -23,6 +23,14 @@ RELEASE_CHECK_EVERY = timedelta(seconds=5)  # claims of a dead instance: no need
 MAX_ATTEMPTS = 10
 MAX_ROUNDS = 8
 INBOX_RETENTION = timedelta(days=3)
+FAILED_UPDATE_DAYS = 14  # HIWAR_FAILED_UPDATE_DAYS: how long a failed update's input is kept
+
+
+def failed_update_keep(services: Services) -> timedelta:
+    days = services.settings.extra.get("HIWAR_FAILED_UPDATE_DAYS", str(FAILED_UPDATE_DAYS))
+    return timedelta(days=float(days))
+
+
 # Finished messages to members keep their chat this long (then `outbox.scrub_finished`).
 OUTBOX_DEDUPE_WINDOW = timedelta(days=7)
 
@@ -100,6 +108,9 @@ class TaskRunner:
         async with self.services.database.unit_of_work() as uow:
             now = self.services.clock.now()
             removed = await inbox.purge_handled(uow.session, now - INBOX_RETENTION)
+            removed += await inbox.purge_failed(
+                uow.session, now - failed_update_keep(self.services)
+            )
             await outbox.scrub_finished(uow.session, now - OUTBOX_DEDUPE_WINDOW)
             await uow.commit()
         return removed

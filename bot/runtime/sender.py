@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from telegram import Bot, InlineKeyboardMarkup, InputFile, Message
+from telegram import Bot, InlineKeyboardMarkup, InputFile, Message, ReplyKeyboardMarkup
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter
 
@@ -50,6 +50,15 @@ def retry_after_seconds(error: RetryAfter) -> float:
     if isinstance(value, timedelta):
         return value.total_seconds()
     return float(value)
+
+
+def keyboard_of(markup: Any, bot: Bot) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
+    """A stored `reply_markup`: inline buttons, or a reply keyboard (e.g. "send my location")."""
+    if not markup:
+        return None
+    if "keyboard" in markup:
+        return ReplyKeyboardMarkup.de_json(markup, bot)
+    return InlineKeyboardMarkup.de_json(markup, bot)
 
 
 class GlobalPace:
@@ -250,6 +259,11 @@ class OutcomeRecorder:
                     await outbox.mark_member_unreachable(uow.session, item.message.chat_id)
                 if item.status in (outbox.UNREACHABLE, outbox.FAILED):
                     await queue_failure_notice(uow, item.message, now)
+                subject = item.message.payload.get(outbox.LINK_FIELD)
+                if item.status == outbox.SENT and item.sent_id and isinstance(subject, str):
+                    await outbox.remember_sent(
+                        uow.session, item.message.chat_id, item.sent_id, subject, now
+                    )
             await uow.commit()
         del self._buffer[: len(batch)]
 
@@ -458,8 +472,7 @@ class OutboxSender:
 
     async def _call(self, message: outbox.OutgoingMessage) -> int | None:
         payload = message.payload
-        markup = payload.get("reply_markup")
-        reply_markup = InlineKeyboardMarkup.de_json(markup, self.bot) if markup else None
+        reply_markup = keyboard_of(payload.get("reply_markup"), self.bot)
         parse_mode = payload.get("parse_mode")
         result: Message | bool
         if message.method == "sendMessage":
@@ -476,7 +489,17 @@ class OutboxSender:
                 chat_id=message.chat_id,
                 message_id=int(payload["message_id"]),
                 parse_mode=parse_mode,
-                reply_markup=reply_markup,
+                reply_markup=reply_markup
+                if isinstance(reply_markup, InlineKeyboardMarkup)
+                else None,
+            )
+        elif message.method == "editMessageReplyMarkup":
+            result = await self.bot.edit_message_reply_markup(
+                chat_id=message.chat_id,
+                message_id=int(payload["message_id"]),
+                reply_markup=reply_markup
+                if isinstance(reply_markup, InlineKeyboardMarkup)
+                else None,
             )
         elif message.method in ("sendDocument", "sendPhoto"):
             key = "document" if message.method == "sendDocument" else "photo"

@@ -1,85 +1,160 @@
-"""Bar charts of survey results as PNG, readable in Arabic and English.
+"""Bar charts of survey results as PNG for a phone, in Arabic and English.
 
-Matplotlib before 3.11 draws glyphs left to right and does not join Arabic letters, so there
-Arabic text is shaped (arabic-reshaper) and put in visual order (python-bidi) before drawing.
-Matplotlib 3.11 lays text out with libraqm, which shapes and reorders by itself (doing it
-twice would reverse the text again), so there the text is given in logical order. DejaVu
-Sans, matplotlib's default font, has the Arabic glyphs. In Arabic the bars grow from right to left
-with their labels on the right. Suppressed counts are drawn as an empty bar marked with the
-reader's wording ("<5", in Arabic "أقل من ٥", which bidi cannot turn into "5>").
+One option per row, as U-Report draws them: the option's label across the width, its count and
+percentage at the other end of the line, and under it a bar over a pale track that stands for
+everyone who answered (so the bars of a multiple-choice question may together pass 100%). In
+Arabic everything is mirrored: labels on the right and bars growing from right to left. A
+suppressed count ("<5", in Arabic "أقل من ٥", which bidi cannot turn into "5>"; or "hidden")
+has an empty track and no percentage. Canvas, fonts and text direction: `bot.engines.charts`.
+
+The words come ready from the catalogue (`bot.surveys.album`); this module only draws.
 """
 
 from __future__ import annotations
 
-import re
-import textwrap
-from io import BytesIO
+from dataclasses import dataclass
 
-import arabic_reshaper
-from bidi import get_display
-from matplotlib import ft2font
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.axes import Axes
+from matplotlib.patches import Rectangle
 
-from bot.engines.disclosure import Wording
-from bot.surveys.results import ChoiceResult
+from bot.engines.charts import (
+    BAR,
+    FONT,
+    INK,
+    LABEL_PT,
+    MAX_HEIGHT_PX,
+    MUTED,
+    SMALL_PT,
+    TITLE_PT,
+    TRACK,
+    WIDTH_PX,
+    fitted_lines,
+    for_display,
+    line_height,
+    phone_canvas,
+    png_bytes,
+    text_width,
+)
 
-_ARABIC = re.compile(r"[\u0600-\u06FF\u0750-\u077F\u08A0-\u08FF\uFB50-\uFDFF\uFE70-\uFEFF]")
-_ISOLATES = dict.fromkeys(map(ord, "\u2066\u2067\u2068\u2069\u200e\u200f\u061c"))
-LABEL_WIDTH = 28
-# libraqm text layout (matplotlib >= 3.11) shapes Arabic and applies the bidi algorithm itself.
-NATIVE_TEXT_LAYOUT = hasattr(ft2font.FT2Font, "_layout")
+__all__ = ["ChartRow", "ChartWords", "bar_chart_png", "for_display", "split_rows"]
 
-
-def for_display(text: str) -> str:
-    """Text as matplotlib must draw it: Arabic shaped and in visual (right-to-left) order."""
-    text = text.translate(_ISOLATES)
-    if NATIVE_TEXT_LAYOUT or not _ARABIC.search(text):
-        return text
-    return str(get_display(arabic_reshaper.reshape(text)))
-
-
-def _wrapped(text: str, width: int) -> str:
-    # Wrap in logical order first, then shape each line: bidi reordering is per line.
-    return "\n".join(for_display(line) for line in textwrap.wrap(text, width) or [""])
+MARGIN = 48.0
+CONTENT = WIDTH_PX - 2 * MARGIN
+LABEL_LINES, TITLE_LINES, FOOTER_LINES = 2, 3, 3
+BAR_HEIGHT, ROW_GAP, FIGURE_GAP = 34.0, 26.0, 28.0
 
 
-def choice_chart_png(
-    result: ChoiceResult, language: str, *, caption: str, words: Wording
-) -> bytes:
-    """A horizontal bar chart of how many people chose each option."""
-    question = result.question
-    labels = [_wrapped(option.labels[language], LABEL_WIDTH) for option in question.options]
-    values = [count.value or 0 for count in result.counts]
-    height = 1.6 + 0.55 * max(len(labels), 2)
-    figure = Figure(figsize=(8, height), dpi=110)
-    FigureCanvasAgg(figure)
-    axes = figure.subplots()
-    positions = list(range(len(labels)))
-    bars = axes.barh(positions, values, color="#2f6f8f")
-    axes.set_yticks(positions, labels)
-    axes.invert_yaxis()  # first option on top
-    right_to_left = language == "ar"
-    if right_to_left:
-        axes.yaxis.tick_right()
-    top = max([*values, 1])
-    for bar, count in zip(bars, result.counts, strict=True):
-        axes.text(
-            bar.get_width() + top * 0.01,
-            bar.get_y() + bar.get_height() / 2,
-            for_display(words.of(count)),
-            va="center",
-            ha="right" if right_to_left else "left",
-            fontsize=10,
-        )
-    axes.set_xlim((top * 1.15, 0) if right_to_left else (0, top * 1.15))
-    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-    axes.set_title(_wrapped(question.labels[language], 60), fontsize=12)
-    figure.text(0.5, 0.01, for_display(caption), ha="center", fontsize=9, color="#555555")
-    for side in ("top", "left" if right_to_left else "right"):
-        axes.spines[side].set_visible(False)
-    figure.tight_layout(rect=(0, 0.04, 1, 1))
-    out = BytesIO()
-    figure.savefig(out, format="png")
-    return out.getvalue()
+@dataclass(frozen=True)
+class ChartRow:
+    label: str
+    figure: str  # "12 (45%)", "<5", "hidden": in the reader's digits
+    share: float | None  # of everyone who answered, 0..1; None when the count is not shown
+
+
+@dataclass(frozen=True)
+class ChartWords:
+    title: str
+    subtitle: str  # e.g. "16 answered · percentages of those who answered"
+    footer: str
+    right_to_left: bool
+
+
+def _label_lines(row: ChartRow) -> list[str]:
+    room = CONTENT - text_width(row.figure, LABEL_PT, bold=True) - FIGURE_GAP
+    return fitted_lines(row.label, room, LABEL_PT, LABEL_LINES)
+
+
+def _title_lines(words: ChartWords) -> list[str]:
+    return fitted_lines(words.title, CONTENT, TITLE_PT, TITLE_LINES, bold=True)
+
+
+def _small_lines(text: str) -> list[str]:
+    return fitted_lines(text, CONTENT, SMALL_PT, FOOTER_LINES)
+
+
+def _row_height(row: ChartRow) -> float:
+    return len(_label_lines(row)) * line_height(LABEL_PT) + 8 + BAR_HEIGHT + ROW_GAP
+
+
+def _frame_height(words: ChartWords) -> float:
+    title = len(_title_lines(words)) * line_height(TITLE_PT)
+    subtitle = len(_small_lines(words.subtitle)) * line_height(SMALL_PT)
+    footer = len(_small_lines(words.footer)) * line_height(SMALL_PT)
+    return MARGIN + title + 10 + subtitle + 30 + 4 + footer + MARGIN
+
+
+def split_rows(rows: list[ChartRow], words: ChartWords) -> list[list[ChartRow]]:
+    """The rows in as many charts as it takes for each to fit on a phone (at most 1280 px
+    high); at least one row in each."""
+    budget = MAX_HEIGHT_PX - _frame_height(words)
+    parts: list[list[ChartRow]] = [[]]
+    used = 0.0
+    for row in rows:
+        height = _row_height(row)
+        if parts[-1] and used + height > budget:
+            parts.append([])
+            used = 0.0
+        parts[-1].append(row)
+        used += height
+    return parts
+
+
+def _text(
+    axes: Axes,
+    x: float,
+    y: float,
+    text: str,
+    words: ChartWords,
+    *,
+    size: float,
+    ha: str,
+    color: str,
+    weight: str = "normal",
+) -> None:
+    axes.text(
+        x,
+        y,
+        for_display(text, words.right_to_left),
+        fontsize=size,
+        fontfamily=FONT,
+        va="top",
+        ha=ha,
+        color=color,
+        weight=weight,
+    )
+
+
+def bar_chart_png(rows: list[ChartRow], words: ChartWords) -> bytes:
+    """One chart of `rows` (which `split_rows` made fit)."""
+    height = _frame_height(words) + sum(_row_height(row) for row in rows)
+    figure, axes = phone_canvas(height)
+    rtl = words.right_to_left
+    start, end = (WIDTH_PX - MARGIN, MARGIN) if rtl else (MARGIN, WIDTH_PX - MARGIN)
+    near, far = ("right", "left") if rtl else ("left", "right")
+    y = MARGIN
+    for line in _title_lines(words):
+        _text(axes, start, y, line, words, size=TITLE_PT, ha=near, color=INK, weight="bold")
+        y += line_height(TITLE_PT)
+    y += 10
+    for line in _small_lines(words.subtitle):
+        _text(axes, start, y, line, words, size=SMALL_PT, ha=near, color=MUTED)
+        y += line_height(SMALL_PT)
+    y += 30
+    track = CONTENT
+    for row in rows:
+        _text(axes, end, y, row.figure, words, size=LABEL_PT, ha=far, color=INK, weight="bold")
+        for line in _label_lines(row):
+            _text(axes, start, y, line, words, size=LABEL_PT, ha=near, color=INK)
+            y += line_height(LABEL_PT)
+        y += 8
+        axes.add_patch(Rectangle((MARGIN, y), track, BAR_HEIGHT, color=TRACK, linewidth=0))
+        if row.share:
+            length = max(track * min(row.share, 1.0), 4.0)
+            left = WIDTH_PX - MARGIN - length if rtl else MARGIN
+            axes.add_patch(Rectangle((left, y), length, BAR_HEIGHT, color=BAR, linewidth=0))
+        y += BAR_HEIGHT + ROW_GAP
+    y += 4
+    for line in _small_lines(words.footer):
+        _text(axes, start, y, line, words, size=SMALL_PT, ha=near, color=MUTED)
+        y += line_height(SMALL_PT)
+    return png_bytes(figure)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import select
@@ -360,11 +360,22 @@ class SurveyFlow:
     name = FLOW_NAME
 
     def __init__(
-        self, today: Callable[[], date], now: Callable[[], datetime] | None = None
+        self,
+        today: Callable[[], date],
+        now: Callable[[], datetime] | None = None,
+        timezone: tzinfo = UTC,
     ) -> None:
         self._today = today
         self._now = now or (lambda: datetime.now(UTC))
+        self._timezone = timezone
         self._forms: dict[int, SurveyForm] = {}
+
+    def moment(self, when: datetime) -> str:
+        """A moment as Kobo (ODK Collect) records `start` and `end`: local time in `TIMEZONE`
+        with milliseconds and the offset, `2025-03-01T12:00:00.000+03:00`."""
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return when.astimezone(self._timezone).isoformat(timespec="milliseconds")
 
     async def prepare(self, uow: UnitOfWork, data: Mapping[str, Any]) -> None:
         """Load the survey's form once (definitions never change once imported): flow data
@@ -511,7 +522,7 @@ class SurveyFlow:
     def first_step(self, data: dict[str, Any]) -> str:
         form = self.form_of(data)
         resume = data.pop(RESUME, None)
-        data.setdefault(META, {"start": self._now().isoformat(timespec="seconds")})
+        data.setdefault(META, {"start": self.moment(self._now())})
         if resume == SUBMIT_STEP or (isinstance(resume, str) and self._valid_step(form, resume)):
             return str(resume)
         counts = dict(data.get(COUNTS, {}))
@@ -925,7 +936,7 @@ class SurveyFlow:
                     continue
                 key = instance_key(question, idx)
                 if question.type is QuestionType.END:
-                    value = (finished or self._now()).isoformat(timespec="seconds")
+                    value = self.moment(finished or self._now())
                 elif question.type is QuestionType.DEVICEID:
                     continue  # set at storage from the response's random id
                 elif key in state.answers:

@@ -165,7 +165,7 @@ async def _set_status(
         await record_action(
             uow,
             actor_id=actor_id,
-            action=f"survey.{'publish' if status is SurveyStatus.OPEN else 'close'}",
+            action="survey.publish" if status is SurveyStatus.OPEN else "survey.close",
             record_type="survey",
             record_id=str(survey_id),
             now=now,

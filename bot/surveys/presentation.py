@@ -7,17 +7,34 @@ the wording stays in `messages/`.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from bot.engines.disclosure import wording
+from bot.engines.disclosure import Figure, Wording, wording
 from bot.members.demographics import AGE_GROUPS, GENDERS, GOVERNORATES
 from bot.surveys.results import NOT_GIVEN, ChoiceResult
 from bot.surveys.xlsform.form import SurveyForm
 from bot.surveys.xlsform.reading import FormProblem
-from messages import Catalogue
+from messages import Catalogue, format_number
 
 PREVIEW_LIMIT = 60
-BREAKDOWN_LIMIT = 3800  # characters; a longer breakdown is left to the XLSX
+
+
+def figure_text(language: str, words: Wording, figure: Figure) -> str:
+    """A released count as the reader sees it: in the language's digits, or "<5"/"hidden"."""
+    if figure.value is None or figure.hidden:
+        return words.of(figure)
+    return format_number(language, figure.value)
+
+
+def percentage(count: Figure, of: Figure) -> Decimal | None:
+    """`count` as a percentage of `of` (whole, or to one decimal under 1%); None when
+    either is suppressed, so a hidden count never gets one."""
+    if count.hidden or of.hidden or count.value is None or not of.value:
+        return None
+    exact = Decimal(100 * count.value) / Decimal(of.value)
+    places = Decimal("1") if exact >= 1 or exact == 0 else Decimal("0.1")
+    return exact.quantize(places, rounding=ROUND_HALF_UP)
 
 
 def preview_variables(
@@ -96,9 +113,9 @@ def breakdown_variables(
         groups = [
             {
                 "label": labels.get(group.group, group.group),
-                "respondents": words.of(group.respondents),
+                "respondents": figure_text(language, words, group.respondents),
                 "counts": " · ".join(
-                    f"{option.labels[language]} {words.of(count)}"
+                    f"{option.labels[language]} {figure_text(language, words, count)}"
                     for option, count in zip(options, group.counts, strict=True)
                 ),
             }
@@ -112,9 +129,13 @@ def breakdown_variables(
         label = catalogue.plain(language, "surveys.repeat_results.label", label=label, group=group)
     return {
         "label": label,
-        "respondents": words.of(result.respondents),
+        "respondents": figure_text(language, words, result.respondents),
         "counts": [
-            {"label": option.labels[language], "count": words.of(count)}
+            {
+                "label": option.labels[language],
+                "count": figure_text(language, words, count),
+                "percent": percentage(count, result.respondents),
+            }
             for option, count in zip(options, result.counts, strict=True)
         ],
         "dimensions": dimensions,

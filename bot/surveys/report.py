@@ -1,8 +1,8 @@
-"""What `/results ID` sends: a chart per choice question, and the responses as CSV and XLSX.
+"""What `/results ID` sends besides the charts (`bot.surveys.album`): the responses as CSV
+and XLSX.
 
 `collect_results` reads the responses and audits that an organiser looked at them;
-`render_report` is pure CPU work (charts, spreadsheets) that the handler runs off the event
-loop.
+`render_report` is pure CPU work (spreadsheets) that the handler runs off the event loop.
 """
 
 from __future__ import annotations
@@ -13,23 +13,14 @@ from datetime import datetime
 
 from bot.engines.audit import record_action
 from bot.engines.disclosure import Wording
-from bot.surveys.charts import choice_chart_png
 from bot.surveys.exports import responses_csv_export, responses_xlsx
-from bot.surveys.results import ChoiceResult, SurveyResults, build_results
+from bot.surveys.results import SurveyResults, build_results
 from storage.database import UnitOfWork
-
-
-@dataclass(frozen=True)
-class ChartFile:
-    filename: str
-    png: bytes
-    result: ChoiceResult
 
 
 @dataclass(frozen=True)
 class ResultsReport:
     results: SurveyResults
-    charts: tuple[ChartFile, ...]
     csv_name: str
     csv: bytes
     xlsx_name: str
@@ -58,7 +49,6 @@ def render_report(
     language: str,
     group_labels: Mapping[str, str],
     *,
-    chart_caption: str,
     words: Wording,
     headers: str = "names",
 ) -> ResultsReport:
@@ -66,17 +56,8 @@ def render_report(
     `language`), Kobo's two header choices; a form with repeats gets a ZIP of CSVs."""
     stem = f"survey-{results.summary.id}-{results.form.form_id}"
     csv_name, csv = responses_csv_export(results, stem, headers, language)
-    charts = tuple(
-        ChartFile(
-            f"{stem}-{result.question.name}.png",
-            choice_chart_png(result, language, caption=chart_caption, words=words),
-            result,
-        )
-        for result in results.choices
-    )
     return ResultsReport(
         results,
-        charts,
         csv_name,
         csv,
         f"{stem}.xlsx",

@@ -12,6 +12,7 @@ from storage.models.runtime import (
     OutboxMessage,
     RuntimeLease,
     ScheduledTask,
+    SentMessageLink,
 )
 from storage.models.sessions import DialogueSession, SessionFeedback, SessionRegistration
 from storage.models.surveys import Survey, SurveyAnswer, SurveyResponse
@@ -32,6 +33,7 @@ __all__ = [
     "OutboxMessage",
     "RuntimeLease",
     "ScheduledTask",
+    "SentMessageLink",
     "SessionFeedback",
     "SessionRegistration",
     "SpikeAlert",

@@ -1,4 +1,5 @@
-"""Tables of the runtime: durable inbox, chat leases, flow state, outbox and due-time tasks."""
+"""Tables of the runtime: durable inbox, chat leases, flow state, outbox, links from sent
+messages to what they were about, and due-time tasks."""
 
 from __future__ import annotations
 
@@ -94,6 +95,24 @@ class OutboxMessage(Base):
         Index("ix_outbox_due", "status", "priority", "next_attempt_at"),
         Index("ix_outbox_source", "source", "status"),
     )
+
+
+class SentMessageLink(Base):
+    """What a message the outbox delivered was about (e.g. ``grievance:42``), so that a
+    member's Telegram reply to it can be traced back after the outbox row has been scrubbed.
+
+    `lookup_key` is ``sent:{chat_id}:{message_id}`` stored as a sealed key: keyed hashes,
+    never the chat id in plain text (with DATA_KEY set).
+    """
+
+    __tablename__ = "sent_message_links"
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True)
+    lookup_key: Mapped[str] = mapped_column(SealedKey(200), unique=True)
+    subject: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_sent_links_subject", "subject"),)
 
 
 class ScheduledTask(Base):

@@ -65,6 +65,7 @@ class SentMessage:
     edit_date: int | None = None
     deleted: bool = False
     request_params: dict[str, Any] = field(default_factory=dict)
+    media_group_id: str | None = None  # set on each message of an album (sendMediaGroup)
 
     @property
     def content(self) -> str:

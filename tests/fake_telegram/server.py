@@ -45,6 +45,10 @@ FIRST_UPDATE_ID = 1000
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
 MAX_CALLBACK_DATA_BYTES = 64
+ALBUM_SIZES = range(2, 11)  # sendMediaGroup: 2 to 10 items
+# Which item types may share an album: photos (and videos) together, documents only with
+# documents. The fake stores photos and documents.
+_ALBUM_KINDS: dict[str, MessageKind] = {"photo": "photo", "document": "document"}
 
 CHAT_ACTIONS = frozenset(
     {
@@ -82,6 +86,9 @@ class _Webhook:
     secret_token: str | None = None
     max_connections: int | None = None
     allowed_updates: list[str] | None = None
+
+
+DROPPED_CONNECTION = 0  # fail_next(status=0): cut the connection instead of answering
 
 
 def _is_message_send(method: str) -> bool:
@@ -165,12 +172,14 @@ class FakeBotApi:
         self._per_chat_rate: float | None = None
         self._chat_limiters: dict[int, SlidingWindowLimiter] = {}
         self._rate_limited_count = 0
+        self._media_groups = 0
 
         self._handlers: dict[str, _Handler] = {
             "getMe": self._get_me,
             "sendMessage": self._send_message,
             "sendDocument": self._send_document,
             "sendPhoto": self._send_photo,
+            "sendMediaGroup": self._send_media_group,
             "sendChatAction": self._send_chat_action,
             "editMessageText": self._edit_message_text,
             "editMessageCaption": self._edit_message_caption,
@@ -298,6 +307,13 @@ class FakeBotApi:
             result = await self._dispatch(method, params, files)
             status, body = 200, {"ok": True, "result": result}
         except BotApiError as error:
+            if error.status == DROPPED_CONNECTION:
+                # The connection is cut before the call is carried out: nothing was sent.
+                with self._lock:
+                    self._calls.append(ApiCall(method, params, files, arrived, 0, {}))
+                if request.transport is not None:
+                    request.transport.abort()
+                raise ConnectionResetError("dropped by the fake Bot API") from None
             status, body = error.status, error.body()
         except (ValueError, TypeError) as error:  # malformed body or parameter types
             unparsable = bad_request(f"can't parse request: {error}")
@@ -451,6 +467,53 @@ class FakeBotApi:
             media=media,
         )
         return self._message_object(sent)
+
+    def _send_media_group(self, params: Params, files: Files) -> list[dict[str, Any]]:
+        """An album: every item becomes a message of its own sharing one media_group_id."""
+        chat_id = self._require_chat_id(params)
+        items = params.get("media")
+        if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+            raise bad_request("can't parse media JSON object")
+        if len(items) not in ALBUM_SIZES:
+            raise bad_request("wrong number of media in the album: must be 2-10")
+        kinds = {str(item.get("type")) for item in items}
+        if not kinds <= set(_ALBUM_KINDS):
+            raise bad_request(f"unsupported media type in the album: {sorted(kinds)}")
+        if len(kinds) > 1:
+            raise bad_request("documents can't be mixed with other media types in the album")
+        prepared = []
+        for item in items:
+            kind = _ALBUM_KINDS[str(item["type"])]
+            caption = item.get("caption")
+            if caption is not None:
+                self._check_markup_text(str(caption), item.get("parse_mode"), MAX_CAPTION_LENGTH)
+            reference = item.get("media")
+            upload = None
+            if isinstance(reference, str) and reference.startswith("attach://"):
+                upload = files.get(reference.removeprefix("attach://"))
+                if upload is None:
+                    raise bad_request("wrong file identifier/HTTP URL specified")
+                media = self._new_media(kind, upload[0], len(upload[1]))
+            elif isinstance(reference, str) and reference:
+                media = self._media_for_reference(kind, reference)
+            else:
+                raise bad_request(f"there is no {kind} in the request")
+            prepared.append((kind, item, caption, upload, media))
+        self._media_groups += 1
+        group_id = f"{13_000_000_000_000_000 + self._media_groups}"
+        sent = [
+            self._store(
+                chat_id,
+                kind,
+                {"chat_id": chat_id, **item},
+                caption=None if caption is None else str(caption),
+                upload=upload,
+                media=media,
+                media_group_id=group_id,
+            )
+            for kind, item, caption, upload, media in prepared
+        ]
+        return [self._message_object(message) for message in sent]
 
     def _send_chat_action(self, params: Params, files: Files) -> bool:
         self._require_chat_id(params)
@@ -683,6 +746,7 @@ class FakeBotApi:
         reply_markup: dict[str, Any] | None = None,
         upload: UploadedFile | None = None,
         media: dict[str, Any] | None = None,
+        media_group_id: str | None = None,
     ) -> SentMessage:
         parse_mode = params.get("parse_mode")
         sent = SentMessage(
@@ -698,6 +762,7 @@ class FakeBotApi:
             edits=0,
             date=int(time.time()),
             request_params=copy.deepcopy(params),
+            media_group_id=media_group_id,
         )
         self._messages.setdefault(chat_id, {})[sent.message_id] = sent
         if media is not None:
@@ -908,7 +973,8 @@ class FakeBotApi:
         times: int = 1,
         description: str | None = None,
     ) -> None:
-        """Make the next ``times`` matching calls of ``method`` fail with ``status``."""
+        """Make the next ``times`` matching calls of ``method`` fail with ``status``
+        (``DROPPED_CONNECTION``, 0: the connection is cut and nothing is done)."""
         canonical = self._canonical_names.get(method.lower(), method)
         rule = FaultRule(canonical, status, chat_id, retry_after, times, description)
         with self._lock:

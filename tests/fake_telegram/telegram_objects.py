@@ -98,6 +98,8 @@ def message_object(
         message["text"] = sent.text
     if sent.caption is not None:
         message["caption"] = sent.caption
+    if sent.media_group_id is not None:
+        message["media_group_id"] = sent.media_group_id
     if media:
         message.update(media)
     if sent.reply_markup is not None:

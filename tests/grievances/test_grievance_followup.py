@@ -23,6 +23,7 @@ from tests.grievances.test_grievance_steps import (
     running_bot,
     staff_member,
 )
+from tests.support.harness import SHIPPED_REFERRALS
 
 
 async def test_member_edits_a_field_on_the_summary_and_nothing_else_changes(
@@ -55,7 +56,9 @@ async def test_member_edits_a_field_on_the_summary_and_nothing_else_changes(
 async def test_urgent_and_risky_reports_alert_staff_and_show_referrals(
     fake_api: FakeBotApi, database_url: str
 ) -> None:
-    async with running_bot(fake_api, database_url, MODERATOR_CHAT_ID="-100555") as bot:
+    async with running_bot(
+        fake_api, database_url, MODERATOR_CHAT_ID="-100555", HIWAR_REFERRALS_FILE=SHIPPED_REFERRALS
+    ) as bot:
         member = await member_who_consented(bot, 7202, "ar")
         prompt = await report_until_description(member, category="violence_recruitment")
         member.send("رجال مسلحون هدّدوا أخي وقالوا إنهم سيجنّدونه بالقوّة")
@@ -63,7 +66,7 @@ async def test_urgent_and_risky_reports_alert_staff_and_show_referrals(
         confirmation = await finish_report(member, prompt, urgency="urgent")
         assert "اهتمام فوري" in confirmation.content
         referrals = await next_reply(member)
-        # The directory still holds only example entries: none of them reaches the member,
+        # The shipped directory holds only example entries: none of them reaches the member,
         # who gets a plain statement instead of placeholder numbers.
         assert "مثال" not in referrals.content and "000 0000" not in referrals.content
         assert "أُبلغ فريقنا" in referrals.content

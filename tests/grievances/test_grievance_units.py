@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from cryptography.fernet import Fernet
 from hypothesis import given
@@ -162,3 +164,28 @@ def test_example_referrals_never_reach_members() -> None:
 
     assert all(not r.example for r in referrals_for({"self_harm", "gbv", "urgent"}))
     assert directory_is_placeholder() == all(r.example for r in referrals())
+
+
+def test_the_referral_directory_can_be_the_organisations_own_file(tmp_path: Path) -> None:
+    from bot.config import ConfigError
+    from bot.grievances.directory import SHIPPED_REFERRALS, directory_is_placeholder
+    from bot.grievances.policy import policy_from
+
+    own = tmp_path / "referrals.toml"
+    own.write_text(
+        '[[referral]]\nname_en = "Shelter"\nname_ar = "مأوى"\ncontact = "07700000001"\n'
+        'categories = ["gbv"]\n',
+        encoding="utf-8",
+    )
+    policy = policy_from({"HIWAR_REFERRALS_FILE": str(own)})
+    assert policy.referrals_file == own.resolve()
+    assert not directory_is_placeholder(policy.referrals_file)
+    assert [r.contact for r in referrals_for({"gbv"}, policy.referrals_file)] == ["07700000001"]
+    assert referrals_for({"threat"}, policy.referrals_file) == []
+    assert policy_from({}).referrals_file == SHIPPED_REFERRALS
+    for broken in ("missing.toml", "bad.toml", "incomplete.toml"):
+        if broken != "missing.toml":
+            content = "[[referral" if broken == "bad.toml" else '[[referral]]\ncontact = "1"\n'
+            (tmp_path / broken).write_text(content, encoding="utf-8")
+        with pytest.raises(ConfigError, match="HIWAR_REFERRALS_FILE"):
+            policy_from({"HIWAR_REFERRALS_FILE": str(tmp_path / broken)})

@@ -70,13 +70,12 @@ def test_a_datetime_is_shown_in_baghdad_time_in_both_languages() -> None:
     moment = datetime(2026, 3, 1, 7, 0, tzinfo=UTC)  # 10:00 in Baghdad (UTC+3)
     variables = {
         "at": moment,
-        "actor": "1",
-        "action": "role.grant",
-        "record": "user:2",
-        "details": "",
+        "who": "Huda (moderator)",
+        "what": "added a note to GR-7K3M-Q2XA",
+        "reason": None,
     }
-    english = CATALOGUE.render("en", "staff.audit.line", **variables)
-    arabic = CATALOGUE.render("ar", "staff.audit.line", **variables)
+    english = CATALOGUE.render("en", "staff.audit.entry", **variables)
+    arabic = CATALOGUE.render("ar", "staff.audit.entry", **variables)
     assert "10:00" in english and "07:00" not in english
     assert "١٠:٠٠" in arabic and "10:00" not in arabic
     assert "01/03/2026" in english

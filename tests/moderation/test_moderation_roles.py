@@ -30,7 +30,7 @@ ACTIONS: dict[str, tuple[set[str], str]] = {
     "/case {ref}": (MODERATING, "{ref}"),
     "/note {ref} Called the office": (MODERATING, "Note kept"),
     "/reply {ref} We are on it": (MODERATING, "on its way"),
-    "/audit {ref}": (MODERATING, "grievance."),
+    "/audit {ref}": (MODERATING, "Audit log"),
     "/stats": (MODERATING | {"organiser"}, "Grievance figures"),
     "/close {ref} Sorted with the office": (MODERATING, "is now: Closed"),
     "/wedid anbar The clinic reopened": ({"organiser", "admin"}, "Preview of the update"),

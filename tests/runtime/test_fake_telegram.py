@@ -235,6 +235,42 @@ async def test_send_photo_returns_photo_sizes(api: FakeBotApi, bot: telegram.Bot
     assert api.messages_to(USER.id)[0].document_bytes == b"\xff\xd8jpeg"
 
 
+async def test_send_media_group_stores_an_album_of_photos(
+    api: FakeBotApi, bot: telegram.Bot
+) -> None:
+    media = [
+        telegram.InputMediaPhoto(
+            b"\x89PNG-one", caption="<b>first</b>", parse_mode=ParseMode.HTML
+        ),
+        telegram.InputMediaPhoto(b"\x89PNG-two", caption="second"),
+    ]
+    messages = await bot.send_media_group(USER.id, media)
+    assert [m.caption for m in messages] == ["<b>first</b>", "second"]
+    assert all(m.photo for m in messages)
+    assert len({m.media_group_id for m in messages}) == 1 and messages[0].media_group_id
+    stored = api.messages_to(USER.id)
+    assert [m.kind for m in stored] == ["photo", "photo"]
+    assert [m.document_bytes for m in stored] == [b"\x89PNG-one", b"\x89PNG-two"]
+    assert stored[0].media_group_id == messages[0].media_group_id
+    assert stored[0].request_params["parse_mode"] == "HTML"
+    with pytest.raises(BadRequest, match=r"(?i)wrong number of media"):
+        await bot.send_media_group(USER.id, [telegram.InputMediaPhoto(b"\x89PNG")] * 11)
+    with pytest.raises(BadRequest, match=r"(?i)caption is too long"):
+        await bot.send_media_group(
+            USER.id,
+            [telegram.InputMediaPhoto(b"\x89PNG", caption="x" * 1025)] * 2,
+        )
+    with pytest.raises(BadRequest, match=r"(?i)mixed"):
+        await bot.send_media_group(
+            USER.id,
+            [
+                telegram.InputMediaPhoto(b"\x89PNG"),
+                telegram.InputMediaDocument(b"data", filename="a.csv"),
+            ],
+        )
+    assert len(api.messages_to(USER.id)) == 2
+
+
 async def test_chat_action_delete_and_callback_answer(api: FakeBotApi, bot: telegram.Bot) -> None:
     sent = await bot.send_message(USER.id, "temp")
 

@@ -36,7 +36,7 @@ from bot.engines.numbers import parse_integer
 from bot.engines.outbox import queue_text
 from bot.engines.tasks import TaskRegistry
 from bot.runtime.context import HiwarContext
-from bot.runtime.replies import show_flow_reply
+from bot.runtime.replies import send_html, show_flow_reply
 from storage.database import UnitOfWork
 from storage.models import AuditEntry
 
@@ -65,11 +65,17 @@ async def record_effect(update: Update, ctx: HiwarContext) -> None:
         if HANDLER_DELAY_SECONDS:
             await asyncio.sleep(HANDLER_DELAY_SECONDS)
         await uow.commit()
-    await ctx.bot.send_message(update.effective_chat.id, f"effect {seq}")
+    await send_html(update, ctx, f"effect {seq}")
+
+
+BOOM = {"fixed": False}  # set True (in-process) and /boom records an effect instead
 
 
 async def boom(update: Update, ctx: HiwarContext) -> None:
     message = update.effective_message
+    if BOOM["fixed"]:
+        await record_effect(update, ctx)
+        return
     raise DeliberateFailure(message.text if message else "")  # carries the member's text
 
 

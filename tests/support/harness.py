@@ -18,6 +18,10 @@ from storage.database import Database
 from tests.fake_telegram import FakeBotApi, SimulatedUser, TgUser
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# The test organisation has set its own referral directory (the shipped one holds example
+# entries only, which makes the bot warn its admins at start-up; tests of that set it back).
+TEST_REFERRALS = str(REPO_ROOT / "tests" / "data" / "referrals.toml")
+SHIPPED_REFERRALS = str(REPO_ROOT / "bot" / "data" / "referrals.toml")
 FAST = Tuning(
     tick_seconds=0.2,
     poll_timeout=1,
@@ -36,6 +40,7 @@ def settings_for(api: FakeBotApi, database_url: str, **overrides: str) -> Settin
         "DATABASE_URL": database_url,
         "DEFAULT_LANGUAGE": "ar",
         "TIMEZONE": "Asia/Baghdad",
+        "HIWAR_REFERRALS_FILE": TEST_REFERRALS,
     }
     environ.update(overrides)
     return load_settings(environ, env_file=None)
@@ -154,6 +159,7 @@ class BotProcess:
                 "HIWAR_OUTBOX_RATE": "500",
                 "HIWAR_PER_CHAT_INTERVAL": "0",
                 "HIWAR_IDLE_POLL": "0.2",
+                "HIWAR_REFERRALS_FILE": TEST_REFERRALS,
                 "PYTHONPATH": str(REPO_ROOT),
             }
         )

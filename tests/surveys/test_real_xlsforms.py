@@ -1,6 +1,7 @@
 """Real XLSForms (../shared/xlsforms, with their sources): every form pyxform converts imports
-and runs in chat (the first 15 questions, in each bot language, through the real bot); every
-form pyxform refuses is refused with pyxform's own reason, sheet and row."""
+and runs in chat (the first 15 questions, in each bot language, through the real bot, on
+SQLite and PostgreSQL); every form pyxform refuses is refused with pyxform's own reason, sheet
+and row."""
 
 from __future__ import annotations
 
@@ -228,7 +229,6 @@ async def run_form(bot: BotHarness, path: Path, user_id: int, language: str) -> 
 
 
 @needs_forms
-@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 @pytest.mark.parametrize("language", ["en", "ar"])
 @pytest.mark.parametrize("path", CONVERTED, ids=[p.name for p in CONVERTED])
 async def test_a_real_form_runs_in_chat(bot: BotHarness, path: Path, language: str) -> None:
@@ -238,12 +238,3 @@ async def test_a_real_form_runs_in_chat(bot: BotHarness, path: Path, language: s
     for step in answered:  # every step is a question of the form, asked in the member's language
         parsed = parse_step(form, step)
         assert parsed is not None
-
-
-@needs_forms
-async def test_the_repeat_form_runs_on_both_databases(bot: BotHarness) -> None:
-    mortality = [p for p in CONVERTED if "mortality" in p.name]
-    if not mortality:
-        pytest.skip("the IDEM mortality form is not in the shared folder")
-    answered = await run_form(bot, mortality[0], 9401, "en")
-    assert len(answered) == QUESTIONS

@@ -160,18 +160,22 @@ async def test_needs_assessment_from_import_to_results(
     received = []
     while not received or received[-1].content != text("en", "surveys.results.files_sent"):
         received.append(await organiser.reply(WAIT))
-    header = received[0]
-    assert "3 responses" in header.content
-    charts = [m for m in received if (m.document_name or "").endswith(".png")]
+    summary = received[0]
+    assert summary.kind == "text" and "3 responses" in summary.content
     choice_questions = [q.name for q in form.questions if q.is_choice]
+    charts = [m for m in received if m.kind == "photo"]
+    # One summary message, then the charts as photos in albums (all of them: a chart each).
+    assert [m.kind for m in received[: 1 + len(charts)]] == ["text"] + ["photo"] * len(charts)
+    assert len(charts) == len(choice_questions) and all(c.media_group_id for c in charts)
+    assert all((c.document_bytes or b"").startswith(b"\x89PNG") for c in charts)
+    assert all(c.parse_mode == "HTML" for c in charts)
     assert [c.document_name for c in charts] == [
         f"survey-{survey_id}-community_needs-{name}.png" for name in choice_questions
     ]
-    assert all((c.document_bytes or b"").startswith(b"\x89PNG") for c in charts)
-    breakdowns = [m for m in received if m.kind == "text" and "<b>By governorate</b>" in m.content]
-    assert len(breakdowns) == len(choice_questions)
-    assert "&lt;5" in breakdowns[0].content and "Baghdad" in breakdowns[0].content
-    assert not re.search(r"\b[1-4]\b(?!/)", breakdowns[0].content.split("</b>", 1)[1])
+    # Three answered: every count is suppressed, so no percentage anywhere.
+    assert "&lt;5" in charts[0].content and "%" not in " ".join(c.content for c in charts)
+    assert not re.search(r"\b[1-4]\b(?!/)", charts[0].content.split("</b>", 1)[1])
+    assert "Baghdad" in charts[0].content or "breakdown" in charts[0].content
 
     csv_file = next(m for m in received if (m.document_name or "").endswith(".csv"))
     xlsx_file = next(m for m in received if (m.document_name or "").endswith(".xlsx"))

@@ -16,7 +16,6 @@ from bot.surveys.answer_values import (
     parse_date,
     parse_typed_answer,
 )
-from bot.surveys.charts import choice_chart_png
 from bot.surveys.exports import _REPEAT_META, responses_csv, responses_xlsx
 from bot.surveys.lifecycle import SurveyStatus, SurveySummary
 from bot.surveys.results import (
@@ -166,12 +165,6 @@ def test_repeats_export_as_kobo_sheets_with_parent_index() -> None:
         [40, "1", "0", "1", "main", "1", "f" * 32],
         [9, "2", "1", "2", "main", "1", "f" * 32],
     ]
-
-
-def test_charts_are_png(results: SurveyResults) -> None:
-    for language in ("ar", "en"):
-        png = choice_chart_png(results.choices[0], language, caption="16", words=WORDS)
-        assert png.startswith(b"\x89PNG")
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from openpyxl import Workbook
@@ -403,3 +404,34 @@ async def test_a_household_form_in_arabic_through_the_bot(bot: BotHarness) -> No
     assert stored["size"] == "2" and "age[2]" in stored
     location_offers = [m for m in user.messages() if "موقعك" in m.content]
     assert location_offers
+
+
+def test_start_and_end_are_recorded_as_kobo_records_them() -> None:
+    """Local time in TIMEZONE with milliseconds and the offset, as ODK Collect writes them."""
+    content = book(
+        {
+            "survey": [
+                ["type", "name", "label::ar"],
+                ["start", "start", ""],
+                ["end", "end", ""],
+                ["today", "today", ""],
+                ["text", "town", "بلدتك"],
+            ]
+        }
+    )
+    form = read_xlsform(content).form
+    clock = [datetime(2025, 3, 1, 21, 5, 7, 250000, tzinfo=UTC)]
+    flow = SurveyFlow(lambda: date(2025, 3, 2), lambda: clock[0], ZoneInfo("Asia/Baghdad"))
+    data: dict[str, Any] = {SURVEY_ID: 1, FORM: form.to_json(), "answers": {}}
+    step = flow.first_step(data)
+    clock[0] = datetime(2025, 3, 1, 21, 9, 0, tzinfo=UTC)
+    result = flow.accept(step, data, FlowInput(text="الموصل"))
+    assert isinstance(result, Next)
+    answers = flow.submission(form, result.data)
+    assert answers["start"] == "2025-03-02T00:05:07.250+03:00"
+    assert answers["end"] == "2025-03-02T00:09:00.000+03:00"
+    assert answers["today"] == "2025-03-02" and answers["town"] == "الموصل"
+    finished = flow.submission(
+        form, result.data, finished=datetime(2025, 3, 1, 22, 0, 0, 1000, tzinfo=UTC)
+    )
+    assert finished["end"] == "2025-03-02T01:00:00.001+03:00"

@@ -1,0 +1,94 @@
+"""Writes the example images under docs/examples/, to look at what the bot sends.
+
+    python bench/example_images.py
+
+Each kind of image has its own function below, listed in `WRITERS`; add a new kind as one more
+function there. Every image is drawn by the same code the bot runs, from made-up data (no
+database, no network).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.surveys.album import results_album  # noqa: E402
+from bot.surveys.lifecycle import SurveyStatus, SurveySummary  # noqa: E402
+from bot.surveys.presentation import group_labels  # noqa: E402
+from bot.surveys.results import Respondent, ResponseRow, compute_results  # noqa: E402
+from bot.surveys.xlsform.reading import read_xlsform  # noqa: E402
+from messages import shared_catalogue  # noqa: E402
+
+EXAMPLES = ROOT / "docs" / "examples"
+NEEDS_FORM = ROOT / "docs" / "forms" / "community_needs_assessment.xlsx"
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+GOVERNORATES = ("baghdad", "nineveh", "basra", "anbar")
+# (priority needs, how many people): 137 respondents; "jobs" alone is chosen by 3 people,
+# so it is drawn as "<5" and the counts that would reveal it are hidden.
+NEEDS = (
+    ("water health", 41),
+    ("water", 23),
+    ("shelter water", 19),
+    ("electricity", 17),
+    ("health education", 14),
+    ("education", 11),
+    ("electricity health", 9),
+    ("jobs", 3),
+)
+
+
+def survey_chart_images(directory: Path) -> list[Path]:
+    """The chart of one choice question (several answers allowed), in Arabic and English."""
+    form = read_xlsform(NEEDS_FORM.read_bytes()).form
+    question = form.question("priority_needs")
+    people: list[Respondent] = []
+    for answer, count in NEEDS:
+        for index in range(count):
+            profile = {
+                "governorate": GOVERNORATES[index % len(GOVERNORATES)],
+                "gender": ("female", "male")[index % 2],
+                "age_group": "not_given",
+            }
+            row = ResponseRow(f"{len(people):032x}", NOW, {question.key: answer})
+            people.append(Respondent(row, profile))
+    summary = SurveySummary(
+        3,
+        form.form_id,
+        form.titles["en"],
+        form.titles["ar"],
+        SurveyStatus.OPEN,
+        len(people),
+        NOW,
+        NOW,
+        None,
+    )
+    results = compute_results(summary, form, people)
+    catalogue = shared_catalogue(ZoneInfo("Asia/Baghdad"))
+    written = []
+    for language in ("ar", "en"):
+        album = results_album(results, catalogue, language, group_labels(catalogue, language))
+        photo = next(p for p in album.photos if p.filename.endswith("-priority_needs.png"))
+        path = directory / f"chart-{language}.png"
+        path.write_bytes(photo.png)
+        written.append(path)
+    return written
+
+
+WRITERS: tuple[Callable[[Path], list[Path]], ...] = (survey_chart_images,)
+
+
+def main() -> None:
+    EXAMPLES.mkdir(parents=True, exist_ok=True)
+    for writer in WRITERS:
+        for path in writer(EXAMPLES):
+            print(f"wrote {path.relative_to(ROOT)} ({path.stat().st_size} bytes)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Demo data for training moderators (`python -m bot demo-data`)."""
