@@ -47,9 +47,14 @@ async def session_poster(
         record_id=str(session_id),
         now=now,
     )
+    return poster_of(catalogue, view, url)
+
+
+def poster_of(catalogue: Catalogue, view: SessionView, url: str) -> Poster:
+    """What the poster of `view` says, in both languages."""
     return Poster(
         arabic=_text(catalogue, "ar", view),
         english=_text(catalogue, "en", view),
         url=url,
-        footer=catalogue.plain("en", "posters.footer", payload=f"s{session_id}"),
+        footer=catalogue.plain("en", "posters.footer", payload=f"s{view.id}"),
     )

@@ -47,9 +47,14 @@ async def survey_poster(
         record_id=str(survey_id),
         now=now,
     )
+    return poster_of(catalogue, survey, url)
+
+
+def poster_of(catalogue: Catalogue, survey: SurveySummary, url: str) -> Poster:
+    """What the poster of `survey` says, in both languages."""
     return Poster(
         arabic=_text(catalogue, "ar", survey),
         english=_text(catalogue, "en", survey),
         url=url,
-        footer=catalogue.plain("en", "posters.footer", payload=f"v{survey_id}"),
+        footer=catalogue.plain("en", "posters.footer", payload=f"v{survey.id}"),
     )
