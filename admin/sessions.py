@@ -26,7 +26,7 @@ from bot.engines.outbox import Button
 from bot.engines.roles import Role, may_act, roles_of
 from bot.engines.share_links import SESSION, parse_target, start_url
 from bot.runtime.context import HiwarContext, Services
-from bot.runtime.replies import remove_buttons, say, show_flow_reply
+from bot.runtime.replies import remove_buttons, say, send_file, show_flow_reply
 from bot.sessions import checkin as session_checkin
 from bot.sessions import exports, organising
 from bot.sessions import posters as session_posters
@@ -457,16 +457,10 @@ async def poster(update: Update, ctx: HiwarContext) -> None:
         await say(update, ctx, "posters.not_shareable", payload=target.payload)
         return
     png = await asyncio.to_thread(posters.poster_png, made)
-    chat = update.effective_chat
-    assert chat is not None
-    await ctx.bot.send_document(
-        chat.id,
-        png,
-        filename=f"poster-{target.payload}.png",
-        caption=ctx.services.catalogue.render(
-            ctx.language, "posters.caption", payload=target.payload, link=link
-        ),
+    caption = ctx.services.catalogue.render(
+        ctx.language, "posters.caption", payload=target.payload, link=link
     )
+    await send_file(update, ctx, "document", f"poster-{target.payload}.png", png, caption=caption)
 
 
 def register_flows(registry: FlowRegistry, services: Services) -> None:

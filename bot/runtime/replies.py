@@ -264,15 +264,44 @@ async def _remember(update: Update, ctx: HiwarContext, version: int, message_id:
         await uow.commit()
 
 
-async def _send_file(ctx: HiwarContext, chat_id: int, kind: str, name: str, data: bytes) -> None:
+async def _send_file(
+    ctx: HiwarContext,
+    chat_id: int,
+    kind: str,
+    name: str,
+    data: bytes,
+    caption: str | None = None,
+) -> None:
     method = "sendDocument" if kind == "document" else "sendPhoto"
     spec = {"base64": base64.b64encode(data).decode("ascii"), "filename": name}
-    if planned(chat_id, method, {kind: spec}):
+    payload: dict[str, Any] = {kind: spec}
+    if caption is not None:
+        payload.update(caption=caption, parse_mode=ParseMode.HTML)
+    if planned(chat_id, method, payload):
         return
-    if kind == "document":
-        await ctx.bot.send_document(chat_id, data, filename=name)
-    else:
-        await ctx.bot.send_photo(chat_id, data)
+    try:
+        if kind == "document":
+            await ctx.bot.send_document(chat_id, data, filename=name, caption=caption)
+        else:
+            await ctx.bot.send_photo(chat_id, data, caption=caption)
+    except Forbidden:
+        logger.info("file not delivered: the member has blocked the bot")
+
+
+async def send_file(
+    update: Update,
+    ctx: HiwarContext,
+    kind: str,
+    name: str,
+    data: bytes,
+    *,
+    caption: str | None = None,
+) -> None:
+    """A photo or document (`kind`) in the chat of `update`, after the replies planned before
+    it (so a ticket's QR image follows the ticket); `caption` is HTML."""
+    chat = update.effective_chat
+    if chat is not None:
+        await _send_file(ctx, chat.id, kind, name, data, caption)
 
 
 async def show_flow_reply(update: Update, ctx: HiwarContext, reply: FlowReply) -> None:
