@@ -26,7 +26,7 @@ from bot.engines.outbox import Button
 from bot.engines.roles import Role, may_act, roles_of
 from bot.engines.share_links import SESSION, parse_target, start_url
 from bot.runtime.context import HiwarContext, Services
-from bot.runtime.replies import remove_buttons, say, send_file, show_flow_reply
+from bot.runtime.replies import remove_buttons, say, send_file, send_file_reply, show_flow_reply
 from bot.sessions import checkin as session_checkin
 from bot.sessions import exports, organising
 from bot.sessions import posters as session_posters
@@ -286,15 +286,15 @@ async def send_attendees(update: Update, ctx: HiwarContext, session_id: int) -> 
     chat = update.effective_chat
     assert chat is not None
     name = f"session-{session_id}-attendees"
-    await ctx.bot.send_document(
-        chat.id,
-        exports.attendees_csv(report, catalogue, language),
-        filename=f"{name}.csv",
+    await send_file(
+        ctx, chat.id, "document", f"{name}.csv", exports.attendees_csv(report, catalogue, language)
     )
-    await ctx.bot.send_document(
+    await send_file(
+        ctx,
         chat.id,
+        "document",
+        f"{name}.xlsx",
         exports.attendees_xlsx(report, catalogue, language, words),
-        filename=f"{name}.xlsx",
     )
 
 
@@ -460,7 +460,9 @@ async def poster(update: Update, ctx: HiwarContext) -> None:
     caption = ctx.services.catalogue.render(
         ctx.language, "posters.caption", payload=target.payload, link=link
     )
-    await send_file(update, ctx, "document", f"poster-{target.payload}.png", png, caption=caption)
+    await send_file_reply(
+        update, ctx, "document", f"poster-{target.payload}.png", png, caption=caption
+    )
 
 
 def register_flows(registry: FlowRegistry, services: Services) -> None:

@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from telegram import Update
+from telegram.error import Forbidden
 
 from bot.engines.outbox import Button
 from bot.runtime.context import HiwarContext
@@ -41,18 +42,20 @@ async def send_ticket_files(update: Update, ctx: HiwarContext, ticket: Ticket) -
     if chat is None or ticket.status != CONFIRMED:
         return
     services = ctx.services
-    render = services.catalogue.render
-    caption = render(ctx.language, "sessions.ticket.qr_caption", code=ticket.code)
+    caption = button_label(ctx, "sessions.ticket.qr_caption", code=ticket.code)
     ics = calendar_file(ticket, ctx.language, services.settings.timezone, services.clock.now())
-    await send_file(update, ctx, "photo", "ticket.png", qr_png(ticket.qr_text), caption=caption)
-    await send_file(
-        update,
-        ctx,
-        "document",
-        calendar_filename(ticket.session.id),
-        ics,
-        caption=render(ctx.language, "sessions.ticket.ics_caption"),
-    )
+    try:
+        await send_file(ctx, chat.id, "photo", "ticket.png", qr_png(ticket.qr_text), caption)
+        await send_file(
+            ctx,
+            chat.id,
+            "document",
+            calendar_filename(ticket.session.id),
+            ics,
+            button_label(ctx, "sessions.ticket.ics_caption"),
+        )
+    except Forbidden:
+        logger.info("ticket not delivered: the member has blocked the bot")
 
 
 async def show_ticket(
