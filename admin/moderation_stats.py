@@ -13,7 +13,10 @@
 
 from __future__ import annotations
 
+import base64
+
 from telegram import Update
+from telegram.constants import ParseMode
 from telegram.ext import Application, CommandHandler
 
 from admin.access import staff_only
@@ -29,7 +32,7 @@ from bot.moderation.queue import BadFilter, name_tables, normalise, parse_filter
 from bot.moderation.schedule import moderation_policy
 from bot.moderation.you_said_we_did import NotOrganiser, UnknownGovernorate, draft_feedback
 from bot.runtime.context import HiwarContext
-from bot.runtime.replies import say
+from bot.runtime.replies import planned, say
 from handlers.fallback import unknown_command
 
 staff_commands = (
@@ -60,6 +63,15 @@ def _cells(
 
 def _hours(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
+
+
+async def send_chart(ctx: HiwarContext, chat_id: int, png: bytes, caption: str) -> None:
+    """The trend chart after the summary: planned on the update like every reply (so it
+    follows the summary), or sent at once when no update's transaction is held."""
+    spec = {"base64": base64.b64encode(png).decode("ascii"), "filename": "trend.png"}
+    payload = {"photo": spec, "caption": caption, "parse_mode": ParseMode.HTML.value}
+    if not planned(chat_id, "sendPhoto", payload):
+        await ctx.bot.send_photo(chat_id, png, caption=caption, parse_mode=ParseMode.HTML)
 
 
 def stats_threshold(ctx: HiwarContext) -> int:
@@ -144,13 +156,10 @@ async def stats_command(update: Update, ctx: HiwarContext) -> None:
     )
     chat = update.effective_chat
     assert chat is not None
-    await ctx.bot.send_photo(
-        chat.id,
-        png,
-        caption=catalogue.render(
-            language, "moderation.stats.chart_sent", governorate=governorate_label
-        ),
+    caption = catalogue.render(
+        language, "moderation.stats.chart_sent", governorate=governorate_label
     )
+    await send_chart(ctx, chat.id, png, caption)
     if Role.ORGANISER in ctx.staff_roles or Role.ADMIN in ctx.staff_roles:
         await say(update, ctx, "moderation.stats.wedid_hint", governorate=trend.governorate)
 
