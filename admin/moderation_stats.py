@@ -13,10 +13,7 @@
 
 from __future__ import annotations
 
-import base64
-
 from telegram import Update
-from telegram.constants import ParseMode
 from telegram.ext import Application, CommandHandler
 
 from admin.access import staff_only
@@ -26,13 +23,22 @@ from bot.engines.outbox import Button
 from bot.engines.roles import Role, may_act
 from bot.grievances.directory import category
 from bot.grievances.export import export_cases
-from bot.grievances.stats import RESTRICTED, Cell, case_stats, trend_chart_png, weekly_trend
+from bot.grievances.stats import (
+    RESTRICTED,
+    CaseStats,
+    Cell,
+    Trend,
+    case_stats,
+    trend_chart_png,
+    weekly_trend,
+)
+from bot.grievances.stats_sheet import stats_files
 from bot.moderation.actions import NotStaff
 from bot.moderation.queue import BadFilter, name_tables, normalise, parse_filters
 from bot.moderation.schedule import moderation_policy
 from bot.moderation.you_said_we_did import NotOrganiser, UnknownGovernorate, draft_feedback
 from bot.runtime.context import HiwarContext
-from bot.runtime.replies import planned, say
+from bot.runtime.replies import say, send_file_reply
 from handlers.fallback import unknown_command
 
 staff_commands = (
@@ -65,15 +71,6 @@ def _hours(value: float | None) -> float | None:
     return None if value is None else round(value, 1)
 
 
-async def send_chart(ctx: HiwarContext, chat_id: int, png: bytes, caption: str) -> None:
-    """The trend chart after the summary: planned on the update like every reply (so it
-    follows the summary), or sent at once when no update's transaction is held."""
-    spec = {"base64": base64.b64encode(png).decode("ascii"), "filename": "trend.png"}
-    payload = {"photo": spec, "caption": caption, "parse_mode": ParseMode.HTML.value}
-    if not planned(chat_id, "sendPhoto", payload):
-        await ctx.bot.send_photo(chat_id, png, caption=caption, parse_mode=ParseMode.HTML)
-
-
 def stats_threshold(ctx: HiwarContext) -> int:
     """Internal case counts: the configured threshold for staff who may open the cases;
     organisers who cannot never see counts under the members' threshold."""
@@ -85,8 +82,12 @@ def stats_threshold(ctx: HiwarContext) -> int:
 
 @staff_only(Role.MODERATOR, Role.ORGANISER)
 async def stats_command(update: Update, ctx: HiwarContext) -> None:
-    """`/stats`, or `/stats nineveh` / `/stats نينوى`: the figures of one governorate."""
-    words = list(ctx.args or [])
+    """`/stats`, or `/stats nineveh` / `/stats نينوى`: the figures of one governorate;
+    `xlsx` (and `hxl`) anywhere adds the figures as a spreadsheet."""
+    given = list(ctx.args or [])
+    as_spreadsheet = any(word.lower() == "xlsx" for word in given)
+    hxl = any(word.lower() == "hxl" for word in given)  # `/stats anbar xlsx hxl`
+    words = [word for word in given if word.lower() not in ("xlsx", "hxl")]
     governorate: str | None = None
     if words:
         table = name_tables(ctx.services.catalogue)["governorate"]
@@ -132,6 +133,8 @@ async def stats_command(update: Update, ctx: HiwarContext) -> None:
         ack_hours=_hours(figures.median_ack_hours),
         resolve_hours=_hours(figures.median_resolve_hours),
     )
+    if as_spreadsheet:
+        await _send_stats_files(update, ctx, figures, trend, threshold, hxl)
     if trend is None or governorate_label is None:
         return
     if not trend.series:  # nothing to draw: no empty chart
@@ -154,14 +157,45 @@ async def stats_command(update: Update, ctx: HiwarContext) -> None:
         caption=catalogue.plain(language, "moderation.stats.chart_caption", threshold=threshold),
         right_to_left=language == "ar",
     )
-    chat = update.effective_chat
-    assert chat is not None
+    # In order with the summary (both sent after the update's commit).
     caption = catalogue.render(
         language, "moderation.stats.chart_sent", governorate=governorate_label
     )
-    await send_chart(ctx, chat.id, png, caption)
+    await send_file_reply(
+        update, ctx, "photo", f"trend-{trend.governorate}.png", png, caption=caption
+    )
     if Role.ORGANISER in ctx.staff_roles or Role.ADMIN in ctx.staff_roles:
         await say(update, ctx, "moderation.stats.wedid_hint", governorate=trend.governorate)
+
+
+async def _send_stats_files(
+    update: Update,
+    ctx: HiwarContext,
+    figures: CaseStats,
+    trend: Trend | None,
+    threshold: int,
+    hxl: bool,
+) -> None:
+    user = update.effective_user
+    assert user is not None
+    catalogue, language = ctx.services.catalogue, ctx.language
+    files = stats_files(
+        figures,
+        trend,
+        catalogue=catalogue,
+        language=language,
+        words=wording(catalogue, language, threshold),
+        stamp=ctx.services.clock.now().astimezone(catalogue.timezone).strftime("%Y%m%d-%H%M"),
+        hxl=hxl,
+    )
+    # Files go to the staff member privately, never to the group.
+    await ctx.bot.send_document(user.id, files.xlsx, filename=files.xlsx_name)
+    await ctx.bot.send_document(
+        user.id,
+        files.csv,
+        filename=files.csv_name,
+        caption=catalogue.render(language, "moderation.stats_sheet.sent"),
+    )
 
 
 @staff_only(Role.MODERATOR)

@@ -25,7 +25,7 @@ from bot.engines.numbers import parse_integer
 from bot.engines.outbox import Button
 from bot.engines.roles import Role, may_act, roles_of
 from bot.runtime.context import HiwarContext, Services
-from bot.runtime.replies import remove_buttons, say, show_flow_reply
+from bot.runtime.replies import remove_buttons, say, send_file, show_flow_reply
 from bot.sessions import checkin as session_checkin
 from bot.sessions import exports, organising
 from bot.sessions.authoring import EDIT_FLOW, NEW_FLOW, EditSessionFlow, NewSessionFlow
@@ -272,15 +272,15 @@ async def send_attendees(update: Update, ctx: HiwarContext, session_id: int) -> 
     chat = update.effective_chat
     assert chat is not None
     name = f"session-{session_id}-attendees"
-    await ctx.bot.send_document(
-        chat.id,
-        exports.attendees_csv(report, catalogue, language),
-        filename=f"{name}.csv",
+    await send_file(
+        ctx, chat.id, "document", f"{name}.csv", exports.attendees_csv(report, catalogue, language)
     )
-    await ctx.bot.send_document(
+    await send_file(
+        ctx,
         chat.id,
+        "document",
+        f"{name}.xlsx",
         exports.attendees_xlsx(report, catalogue, language, words),
-        filename=f"{name}.xlsx",
     )
 
 

@@ -14,8 +14,7 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from telegram import InputMediaPhoto, Update
-from telegram.constants import ParseMode
+from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
@@ -32,7 +31,7 @@ from bot.engines.numbers import parse_integer
 from bot.engines.outbox import Button
 from bot.engines.roles import Role, may_act, roles_of
 from bot.runtime.context import HiwarContext
-from bot.runtime.replies import say, send_html
+from bot.runtime.replies import say, send_album, send_file_reply, send_html
 from bot.surveys.album import ChartPhoto, album_batches, results_album
 from bot.surveys.lifecycle import (
     SurveyNotFound,
@@ -211,7 +210,7 @@ HEADER_WORDS = {"names": "names", "name": "names", "labels": "labels", "label": 
 
 
 async def _results(
-    update: Update, ctx: HiwarContext, survey_id: int, headers: str = "names"
+    update: Update, ctx: HiwarContext, survey_id: int, headers: str = "names", hxl: bool = False
 ) -> None:
     user = update.effective_user
     try:
@@ -223,11 +222,15 @@ async def _results(
     except SurveyNotFound:
         await say(update, ctx, "surveys.admin.not_found", id=survey_id)
         return
-    await send_results(update, ctx, results, headers)
+    await send_results(update, ctx, results, headers, hxl)
 
 
 async def send_results(
-    update: Update, ctx: HiwarContext, results: SurveyResults, headers: str = "names"
+    update: Update,
+    ctx: HiwarContext,
+    results: SurveyResults,
+    headers: str = "names",
+    hxl: bool = False,
 ) -> None:
     """One summary message, the charts as albums of photos, then CSV and XLSX."""
     catalogue, language = ctx.services.catalogue, ctx.language
@@ -238,7 +241,7 @@ async def send_results(
     await send_html(update, ctx, album.summary)
     if chat is None or results.responses == 0:
         return
-    await _send_album(ctx, chat.id, album.photos)
+    await _send_album(update, ctx, album.photos)
     report = await asyncio.to_thread(
         render_report,
         results,
@@ -246,6 +249,8 @@ async def send_results(
         labels,
         words=wording(catalogue, language),
         headers=headers,
+        timezone=catalogue.timezone,
+        hxl=hxl,
     )
     repeats = [info.name for info in results.form.sections if info.repeat]
     csv_caption = catalogue.render(
@@ -256,47 +261,36 @@ async def send_results(
         labels=headers == "labels",
         id=summary.id,
     )
-    await ctx.bot.send_document(
-        chat.id,
-        report.csv,
-        filename=report.csv_name,
-        caption=csv_caption,
-        parse_mode=ParseMode.HTML,
+    await send_file_reply(
+        update, ctx, "document", report.csv_name, report.csv, caption=csv_caption
     )
-    await ctx.bot.send_document(chat.id, report.xlsx, filename=report.xlsx_name)
+    await send_file_reply(update, ctx, "document", report.xlsx_name, report.xlsx)
     await say(update, ctx, "surveys.results.files_sent")
 
 
-async def _send_album(ctx: HiwarContext, chat_id: int, photos: Sequence[ChartPhoto]) -> None:
+async def _send_album(update: Update, ctx: HiwarContext, photos: Sequence[ChartPhoto]) -> None:
     """Photos in albums of up to ten (a single photo on its own): inline, open full size."""
     for batch in album_batches(photos):
         if len(batch) == 1:
             photo = batch[0]
-            await ctx.bot.send_photo(
-                chat_id, photo.png, caption=photo.caption, parse_mode=ParseMode.HTML
+            await send_file_reply(
+                update, ctx, "photo", photo.filename, photo.png, caption=photo.caption
             )
-            continue
-        media = [
-            InputMediaPhoto(
-                photo.png,
-                caption=photo.caption,
-                parse_mode=ParseMode.HTML,
-                filename=photo.filename,
-            )
-            for photo in batch
-        ]
-        await ctx.bot.send_media_group(chat_id, media)
+        else:
+            await send_album(update, ctx, [(p.filename, p.png, p.caption) for p in batch])
 
 
 @organisers
 async def results_command(update: Update, ctx: HiwarContext) -> None:
-    args = ctx.args or []
+    words = list(ctx.args or [])
+    hxl = any(word.lower() == "hxl" for word in words)  # adds the HXL hashtag row
+    args = [word for word in words if word.lower() != "hxl"]
     survey_id = parse_integer(args[0]) if len(args) in (1, 2) else None
     headers = HEADER_WORDS.get(args[1].lower()) if len(args) == 2 else "names"
     if survey_id is None or survey_id <= 0 or headers is None:
         await say(update, ctx, "surveys.admin.results_usage")
         return
-    await _results(update, ctx, survey_id, headers)
+    await _results(update, ctx, survey_id, headers, hxl)
 
 
 @organisers

@@ -15,7 +15,7 @@ from telegram.error import Forbidden
 
 from bot.engines.outbox import Button
 from bot.runtime.context import HiwarContext
-from bot.runtime.replies import markup, say, send_html
+from bot.runtime.replies import markup, say, send_file, send_html
 from bot.sessions import registration
 from bot.sessions.calendar_invites import calendar_file, calendar_filename, qr_png
 from bot.sessions.lifecycle import CONFIRMED, SessionView, session_variables
@@ -45,12 +45,14 @@ async def send_ticket_files(update: Update, ctx: HiwarContext, ticket: Ticket) -
     caption = button_label(ctx, "sessions.ticket.qr_caption", code=ticket.code)
     ics = calendar_file(ticket, ctx.language, services.settings.timezone, services.clock.now())
     try:
-        await ctx.bot.send_photo(chat.id, qr_png(ticket.qr_text), caption=caption)
-        await ctx.bot.send_document(
+        await send_file(ctx, chat.id, "photo", "ticket.png", qr_png(ticket.qr_text), caption)
+        await send_file(
+            ctx,
             chat.id,
+            "document",
+            calendar_filename(ticket.session.id),
             ics,
-            filename=calendar_filename(ticket.session.id),
-            caption=button_label(ctx, "sessions.ticket.ics_caption"),
+            button_label(ctx, "sessions.ticket.ics_caption"),
         )
     except Forbidden:
         logger.info("ticket not delivered: the member has blocked the bot")

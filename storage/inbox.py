@@ -219,7 +219,7 @@ async def purge_handled(session: AsyncSession, older_than: datetime) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def forget_chat(session: AsyncSession, chat_key: int) -> None:
+async def forget_chat(session: AsyncSession, chat_key: int, now: datetime) -> None:
     """/deletemydata: handled updates of the chat no longer name it (pending ones are
     unlinked when they are handled)."""
     await session.execute(
@@ -228,6 +228,16 @@ async def forget_chat(session: AsyncSession, chat_key: int) -> None:
         .values(chat_key=0)
         .execution_options(synchronize_session=False)
     )
+    # A lease another instance holds stays until it is released (or expires and is purged).
+    await session.execute(
+        delete(ChatLease).where(ChatLease.chat_key == chat_key, ChatLease.expires_at < now)
+    )
+
+
+async def purge_expired_leases(session: AsyncSession, now: datetime) -> int:
+    """Chat leases left behind by an instance that died (they name the chat)."""
+    result = await session.execute(delete(ChatLease).where(ChatLease.expires_at < now))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 async def take_chat_lease(

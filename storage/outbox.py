@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, func, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Member, OutboxMessage, SentMessageLink, StaffRole, UtcDateTime
@@ -127,6 +127,18 @@ async def claim_due(
     ]
 
 
+def _chat_kept_after_sending(chat_id: ColumnElement[int]) -> ColumnElement[int]:
+    """The chat a finished message keeps: groups, members and staff keep theirs (for the
+    de-duplication window, see `scrub_finished`); a chat with no member row — the member
+    just erased their data, or never consented — is forgotten as soon as it is sent to."""
+    known = or_(
+        chat_id < 0,
+        chat_id.in_(select(Member.user_id)),
+        chat_id.in_(select(StaffRole.user_id)),
+    )
+    return case((known, chat_id), else_=0)
+
+
 async def finish(
     session: AsyncSession,
     message_id: int,
@@ -149,6 +161,7 @@ async def finish(
             claim_expires_at=None,
             # A finished message keeps no text: replies and notices can be sensitive.
             payload={"finished": True},
+            chat_id=_chat_kept_after_sending(cast(Table, OutboxMessage.__table__).c.chat_id),
         )
     )
 
@@ -245,6 +258,7 @@ async def record_outcomes(
                 claim_expires_at=None,
                 # A finished message keeps no text: replies and notices can be sensitive.
                 payload={"finished": True},
+                chat_id=_chat_kept_after_sending(table.c.chat_id),
             ),
             [
                 {
@@ -293,7 +307,10 @@ async def forget_chat(session: AsyncSession, chat_id: int, now: datetime) -> Non
     await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.chat_id == chat_id, OutboxMessage.status.not_in((PENDING, SENDING)))
-        .values(chat_id=0, sent_message_id=None)
+        # No chat, no text and no de-duplication key (`grievance-notify:<entry>` would point
+        # at the member's report).
+        .values(chat_id=0, sent_message_id=None, dedupe_key=None, payload={"finished": True})
+        .execution_options(synchronize_session=False)
     )
     await session.execute(
         delete(SentMessageLink).where(
@@ -346,8 +363,10 @@ async def forget_subjects(session: AsyncSession, subjects: list[str]) -> int:
 
 async def scrub_finished(session: AsyncSession, older_than: datetime) -> int:
     """Finished messages to members older than the de-duplication window keep no text, no
-    chat and only coarse times (staff chats keep theirs: replies to cards are looked up)."""
+    chat, no de-duplication key and only coarse times: those of the window's edge, to the
+    hour (staff chats keep theirs: replies to cards are looked up by chat and message)."""
     staff = select(StaffRole.user_id)
+    edge = older_than.replace(minute=0, second=0, microsecond=0)
     result = await session.execute(
         update(OutboxMessage)
         .where(
@@ -360,6 +379,10 @@ async def scrub_finished(session: AsyncSession, older_than: datetime) -> int:
             chat_id=0,
             sent_message_id=None,
             payload={"finished": True},
+            dedupe_key=None,
+            created_at=edge,
+            next_attempt_at=edge,
+            finished_at=edge,
         )
         .execution_options(synchronize_session=False)
     )

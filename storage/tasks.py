@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import ScheduledTask
@@ -133,3 +135,45 @@ async def retry_later(
             claim_expires_at=None,
         )
     )
+
+
+FINISHED = (DONE, FAILED, CANCELLED)
+
+
+async def purge_finished(session: AsyncSession, older_than: datetime) -> int:
+    """Delete tasks finished (or cancelled, or due) before `older_than`: their payloads and
+    de-duplication keys may name a report or a member, and nothing reads them again."""
+    moment = func.coalesce(ScheduledTask.finished_at, ScheduledTask.due_at)
+    result = await session.execute(
+        delete(ScheduledTask)
+        .where(ScheduledTask.status.in_(FINISHED), moment < older_than)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def forget_member(session: AsyncSession, user_id: int) -> int:
+    """/deletemydata: delete finished tasks whose payload or key names the member (pending
+    ones belong to the features' own erasure hooks). Payloads are sealed, so each finished
+    row is opened here; finished rows are few (`purge_finished` keeps a week)."""
+    rows = await session.execute(
+        select(ScheduledTask.id, ScheduledTask.payload, ScheduledTask.dedupe_key).where(
+            ScheduledTask.status.in_(FINISHED)
+        )
+    )
+    named = [
+        task_id
+        for task_id, payload, dedupe_key in rows.tuples()
+        if _names(json.dumps(payload), user_id) or _names(dedupe_key or "", user_id)
+    ]
+    if named:
+        await session.execute(
+            delete(ScheduledTask)
+            .where(ScheduledTask.id.in_(named))
+            .execution_options(synchronize_session=False)
+        )
+    return len(named)
+
+
+def _names(text: str, user_id: int) -> bool:
+    return re.search(rf"(?<![0-9]){user_id}(?![0-9])", text) is not None

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import base64
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from markupsafe import Markup
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputMediaPhoto,
     KeyboardButton,
     ReplyKeyboardMarkup,
     Update,
@@ -258,15 +260,86 @@ async def _remember(update: Update, ctx: HiwarContext, version: int, message_id:
         await uow.commit()
 
 
-async def _send_file(ctx: HiwarContext, chat_id: int, kind: str, name: str, data: bytes) -> None:
+async def send_file(
+    ctx: HiwarContext,
+    chat_id: int,
+    kind: str,
+    name: str,
+    data: bytes,
+    caption: str | None = None,
+) -> None:
+    """A document or photo (`kind`) as a reply: planned like every reply, so it arrives in
+    order with the messages around it and is not lost after the commit."""
     method = "sendDocument" if kind == "document" else "sendPhoto"
     spec = {"base64": base64.b64encode(data).decode("ascii"), "filename": name}
-    if planned(chat_id, method, {kind: spec}):
+    payload: dict[str, Any] = {kind: spec, "parse_mode": ParseMode.HTML}
+    if caption is not None:
+        payload["caption"] = caption
+    if planned(chat_id, method, payload):
         return
     if kind == "document":
-        await ctx.bot.send_document(chat_id, data, filename=name)
+        await ctx.bot.send_document(chat_id, data, filename=name, caption=caption)
     else:
-        await ctx.bot.send_photo(chat_id, data)
+        await ctx.bot.send_photo(chat_id, data, caption=caption, filename=name)
+
+
+async def send_file_reply(
+    update: Update,
+    ctx: HiwarContext,
+    kind: str,
+    name: str,
+    data: bytes,
+    *,
+    caption: str | None = None,
+) -> None:
+    """A document or photo (`kind`) in reply, after the update's commit and in order with
+    the other replies; `caption` is HTML."""
+    chat = update.effective_chat
+    scope = current_scope()
+    if chat is None or (scope is not None and scope.quiet):
+        return
+    method = "sendDocument" if kind == "document" else "sendPhoto"
+    payload: dict[str, Any] = {kind: {"base64": base64.b64encode(data).decode("ascii")}}
+    payload[kind]["filename"] = name
+    if caption is not None:
+        payload |= {"caption": caption, "parse_mode": ParseMode.HTML}
+    if planned(chat.id, method, payload):
+        return
+    send = ctx.bot.send_document if kind == "document" else ctx.bot.send_photo
+    try:
+        await send(chat.id, data, filename=name, caption=caption, parse_mode=ParseMode.HTML)
+    except Forbidden:
+        logger.info("reply not delivered: the member has blocked the bot")
+
+
+async def send_album(
+    update: Update, ctx: HiwarContext, photos: Sequence[tuple[str, bytes, str]]
+) -> None:
+    """Photos (file name, PNG, HTML caption) as one album, 2 to 10 of them, in reply: shown
+    in the chat, opened full size with a tap."""
+    chat = update.effective_chat
+    scope = current_scope()
+    if chat is None or (scope is not None and scope.quiet):
+        return
+    items = [
+        {
+            "base64": base64.b64encode(png).decode("ascii"),
+            "filename": name,
+            "caption": caption,
+            "parse_mode": ParseMode.HTML,
+        }
+        for name, png, caption in photos
+    ]
+    if planned(chat.id, "sendMediaGroup", {"media": items}):
+        return
+    media = [
+        InputMediaPhoto(png, caption=caption, parse_mode=ParseMode.HTML, filename=name)
+        for name, png, caption in photos
+    ]
+    try:
+        await ctx.bot.send_media_group(chat.id, media)
+    except Forbidden:
+        logger.info("reply not delivered: the member has blocked the bot")
 
 
 async def show_flow_reply(update: Update, ctx: HiwarContext, reply: FlowReply) -> None:
@@ -279,13 +352,14 @@ async def show_flow_reply(update: Update, ctx: HiwarContext, reply: FlowReply) -
         await send_html(update, ctx, render(ctx, reply.notice))
     if reply.completion is not None:
         completion = reply.completion
-        await send_html(update, ctx, render(ctx, completion.text))
+        buttons = [[Button(label, data)] for label, data in completion.buttons]
+        await send_html(update, ctx, render(ctx, completion.text), markup(buttons))
         chat = update.effective_chat
         if chat is not None:
             for filename, content in completion.documents:
-                await _send_file(ctx, chat.id, "document", filename, content)
+                await send_file(ctx, chat.id, "document", filename, content)
             if completion.photo is not None:
-                await _send_file(ctx, chat.id, "photo", "photo.png", completion.photo)
+                await send_file(ctx, chat.id, "photo", "photo.png", completion.photo)
         if completion.follow_up is not None:
             await send_html(update, ctx, render(ctx, completion.follow_up))
         return

@@ -9,7 +9,9 @@ dies leaves a claim that expires and is taken again.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.clock import Every
 from bot.runtime.context import Services
@@ -33,6 +35,8 @@ def failed_update_keep(services: Services) -> timedelta:
 
 # Finished messages to members keep their chat this long (then `outbox.scrub_finished`).
 OUTBOX_DEDUPE_WINDOW = timedelta(days=7)
+# Finished tasks are deleted this long after they finished (`tasks.purge_finished`).
+TASK_RETENTION = timedelta(days=7)
 
 
 class TaskRunner:
@@ -106,11 +110,24 @@ class TaskRunner:
 
     async def purge_old_inbox_rows(self) -> int:
         async with self.services.database.unit_of_work() as uow:
-            now = self.services.clock.now()
-            removed = await inbox.purge_handled(uow.session, now - INBOX_RETENTION)
-            removed += await inbox.purge_failed(
-                uow.session, now - failed_update_keep(self.services)
+            removed = await purge_what_is_no_longer_needed(
+                uow.session, self.services.clock.now(), failed_update_keep(self.services)
             )
-            await outbox.scrub_finished(uow.session, now - OUTBOX_DEDUPE_WINDOW)
             await uow.commit()
         return removed
+
+
+async def purge_what_is_no_longer_needed(
+    session: AsyncSession,
+    now: datetime,
+    failed_update_keep: timedelta = timedelta(days=FAILED_UPDATE_DAYS),
+) -> int:
+    """The hourly purge: handled and failed updates, leases of dead instances, the text, chat
+    and key of old finished messages to members, finished tasks. Returns how many updates
+    went."""
+    removed = await inbox.purge_handled(session, now - INBOX_RETENTION)
+    removed += await inbox.purge_failed(session, now - failed_update_keep)
+    await inbox.purge_expired_leases(session, now)
+    await outbox.scrub_finished(session, now - OUTBOX_DEDUPE_WINDOW)
+    await tasks.purge_finished(session, now - TASK_RETENTION)
+    return removed

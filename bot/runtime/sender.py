@@ -23,7 +23,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from telegram import Bot, InlineKeyboardMarkup, InputFile, Message, ReplyKeyboardMarkup
+from telegram import (
+    Bot,
+    InlineKeyboardMarkup,
+    InputFile,
+    InputMediaPhoto,
+    Message,
+    ReplyKeyboardMarkup,
+)
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter
 
@@ -42,6 +49,7 @@ RECORD_BATCH = 200
 REPLIES_ACTIVE_SECONDS = 10.0
 LEAD_FOR = timedelta(seconds=15)  # an outbox sender that stops renewing is replaced this soon
 LEAD_RENEW = timedelta(seconds=5)
+STOP_WAIT_SECONDS = 5.0  # a stop waits this long for the sends in hand
 RELEASE_CHECK_EVERY = timedelta(seconds=5)  # claims of a dead instance: no need to look each poll
 
 
@@ -308,6 +316,7 @@ class OutboxSender:
         self._last_private_send: dict[int, float] = {}
         self._group_sends: dict[int, deque[float]] = {}
         self._in_flight = 0
+        self._stopping = False
         # A SQLite commit waits for the disk (~12 ms measured) and blocks every other writer:
         # record less often there. PostgreSQL commits are cheap and concurrent.
         spacing = 0.01 if services.database.is_postgresql else 0.05
@@ -366,6 +375,11 @@ class OutboxSender:
                 self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll_seconds)
+        # A stop: each chat finishes the send in hand (its result is recorded, so it is not
+        # sent again after the restart); what is still queued waits for the restart.
+        self._stopping = True
+        if self._workers:
+            await asyncio.wait(list(self._workers.values()), timeout=STOP_WAIT_SECONDS)
         for task in list(self._workers.values()):
             task.cancel()
         await asyncio.gather(*self._workers.values(), return_exceptions=True)
@@ -414,7 +428,7 @@ class OutboxSender:
     async def _drain_chat(self, chat_id: int) -> None:
         queue = self._queues[chat_id]
         try:
-            while queue:
+            while queue and not self._stopping:
                 message = queue.popleft()
                 self._in_flight += 1
                 try:
@@ -501,6 +515,10 @@ class OutboxSender:
                 if isinstance(reply_markup, InlineKeyboardMarkup)
                 else None,
             )
+        elif message.method == "deleteMessages":
+            result = await self.bot.delete_messages(
+                message.chat_id, [int(i) for i in payload["message_ids"]]
+            )
         elif message.method in ("sendDocument", "sendPhoto"):
             key = "document" if message.method == "sendDocument" else "photo"
             file_spec = payload[key]
@@ -526,6 +544,21 @@ class OutboxSender:
                     parse_mode=parse_mode,
                     reply_markup=reply_markup,
                 )
+        elif message.method == "sendMediaGroup":
+            # An album (the /results charts): its first message's id stands for it.
+            album = await self.bot.send_media_group(
+                message.chat_id,
+                [
+                    InputMediaPhoto(
+                        base64.b64decode(item["base64"]),
+                        caption=item.get("caption"),
+                        parse_mode=item.get("parse_mode"),
+                        filename=item["filename"],
+                    )
+                    for item in payload["media"]
+                ],
+            )
+            return album[0].message_id if album else None
         else:
             raise ValueError(f"unknown outbox method {message.method}")
         return result.message_id if isinstance(result, Message) else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 
 from bot.engines.audit import record_action
 from bot.engines.disclosure import Wording
@@ -51,15 +51,18 @@ def render_report(
     *,
     words: Wording,
     headers: str = "names",
+    timezone: tzinfo = UTC,
+    hxl: bool = False,
 ) -> ResultsReport:
     """`headers`: "names" (the XLSForm names) or "labels" (the question labels in
-    `language`), Kobo's two header choices; a form with repeats gets a ZIP of CSVs."""
+    `language`), Kobo's two header choices; a form with repeats gets a ZIP of CSVs. Moments
+    are written in `timezone`; `hxl` adds the HXL hashtag row under the headers."""
     stem = f"survey-{results.summary.id}-{results.form.form_id}"
-    csv_name, csv = responses_csv_export(results, stem, headers, language)
+    csv_name, csv = responses_csv_export(results, stem, headers, language, timezone, hxl)
     return ResultsReport(
         results,
         csv_name,
         csv,
         f"{stem}.xlsx",
-        responses_xlsx(results, language, group_labels, words, headers),
+        responses_xlsx(results, language, group_labels, words, headers, timezone, hxl),
     )

@@ -38,12 +38,6 @@ def consent_notice(api: FakeBotApi, chat_id: int) -> tuple[SentMessage, str] | N
     return None
 
 
-def agree_data(api: FakeBotApi, chat_id: int) -> str:
-    found = consent_notice(api, chat_id)
-    assert found is not None, f"no consent notice sent to {chat_id}"
-    return found[1]
-
-
 def effect_texts(api: FakeBotApi, chat_id: int) -> list[str]:
     return [m.text or "" for m in api.messages_to(chat_id) if (m.text or "").startswith("effect")]
 
@@ -83,9 +77,12 @@ async def test_a_transient_error_inside_a_handler_retries_the_update_without_a_t
     try:
         user = bot.user(31_002, language_code="en")
         user.command("/start")
-        notice = await user.reply()
+        await fake_api.wait_for(lambda: bool(consent_notice(fake_api, user.chat_id)), timeout=20)
+        await bot.idle(timeout=20)
+        found = consent_notice(fake_api, user.chat_id)
+        assert found is not None
         fake_api.fail_next("answerCallbackQuery", status=502)
-        user.press(notice, data=agree_data(fake_api, user.chat_id))
+        user.press(found[0], data=found[1])
         await bot.idle(timeout=30)
         texts = [m.text or "" for m in fake_api.messages_to(user.chat_id)]
         assert len(texts) == len(set(texts)), texts
@@ -178,7 +175,8 @@ async def test_sigterm_in_a_burst_loses_and_repeats_nothing(
 async def test_sigkill_after_100_members_press_consent_leaves_none_unanswered(
     fake_api: FakeBotApi, database_url: str, tmp_path: Path
 ) -> None:
-    bot = child(fake_api, database_url, tmp_path)
+    # 100 sends a second: at the kill most answers are committed and not yet sent.
+    bot = child(fake_api, database_url, tmp_path, HIWAR_OUTBOX_RATE="100")
     bot.start()
     try:
         await wait_ready(fake_api, 0)
