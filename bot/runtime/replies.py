@@ -27,7 +27,9 @@ from telegram.error import BadRequest, Forbidden
 from bot.engines import flows
 from bot.engines.flows import BACK, DONE, SKIP, Answered, FlowReply, Prompt, Text
 from bot.engines.outbox import Button
+from bot.engines.share_links import StartLink
 from bot.runtime.context import HiwarContext, current_scope
+from bot.runtime.long_messages import send_in_pieces
 from bot.runtime.reply_lane import OnSent, PlannedReply
 from messages import Catalogue
 
@@ -50,7 +52,12 @@ def planned(
 
 
 def render(ctx: HiwarContext, text: Text) -> str:
-    return ctx.services.catalogue.render(ctx.language, text.key, **text.variables)
+    """A service's message; a `StartLink` among its variables becomes this bot's address."""
+    variables = {
+        name: value.url(ctx.bot.username) if isinstance(value, StartLink) else value
+        for name, value in text.variables.items()
+    }
+    return ctx.services.catalogue.render(ctx.language, text.key, **variables)
 
 
 def choice_label(catalogue: Catalogue, language: str, value: str, prompt: Prompt) -> str:
@@ -161,10 +168,12 @@ async def send_html(
     if planned(chat.id, "sendMessage", payload, on_sent):
         return
     try:
-        message = await ctx.bot.send_message(
+        message = await send_in_pieces(
+            ctx.bot,
             chat.id,
             text,
-            parse_mode=ParseMode.HTML,
+            catalogue=ctx.services.catalogue,
+            language=ctx.language,
             reply_markup=reply_markup,
             disable_web_page_preview=True,
         )
