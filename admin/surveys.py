@@ -30,6 +30,7 @@ from bot.engines.disclosure import wording
 from bot.engines.numbers import parse_integer
 from bot.engines.outbox import Button
 from bot.engines.roles import Role, may_act, roles_of
+from bot.engines.share_links import SURVEY, start_url
 from bot.runtime.context import HiwarContext
 from bot.runtime.replies import say, send_album, send_file_reply, send_html
 from bot.surveys.album import ChartPhoto, album_batches, results_album
@@ -323,7 +324,7 @@ async def on_admin_button(update: Update, ctx: HiwarContext) -> None:
     if action == "v":
         await show_preview(update, ctx, summary, form)
     elif action == "p":
-        link = f"https://t.me/{ctx.bot.username}?start=v{survey_id}"
+        link = start_url(ctx.bot.username, f"{SURVEY}{survey_id}")
         title = _title(ctx, summary)
         await say(update, ctx, "surveys.admin.published", id=survey_id, title=title, link=link)
     else:

@@ -18,8 +18,13 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.engines.posters import poster_png  # noqa: E402
+from bot.engines.share_links import start_url  # noqa: E402
 from bot.grievances.directory import category  # noqa: E402
 from bot.grievances.stats import TREND_WEEKS, Trend, trend_chart_png  # noqa: E402
+from bot.sessions import posters as session_posters  # noqa: E402
+from bot.sessions.lifecycle import SessionView  # noqa: E402
+from bot.surveys import posters as survey_posters  # noqa: E402
 from bot.surveys.album import results_album  # noqa: E402
 from bot.surveys.lifecycle import SurveyStatus, SurveySummary  # noqa: E402
 from bot.surveys.presentation import group_labels  # noqa: E402
@@ -28,6 +33,7 @@ from bot.surveys.xlsform.reading import read_xlsform  # noqa: E402
 from messages import shared_catalogue  # noqa: E402
 
 EXAMPLES = ROOT / "docs" / "examples"
+BOT = "hiwar_bot"
 NEEDS_FORM = ROOT / "docs" / "forms" / "community_needs_assessment.xlsx"
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 GOVERNORATES = ("baghdad", "nineveh", "basra", "anbar")
@@ -115,7 +121,59 @@ def stats_trend_images(directory: Path) -> list[Path]:
     return written
 
 
-WRITERS: tuple[Callable[[Path], list[Path]], ...] = (survey_chart_images, stats_trend_images)
+def poster_images(directory: Path) -> list[Path]:
+    """The A4 posters `/poster s12` and `/poster v7` send."""
+    catalogue = shared_catalogue(ZoneInfo("Asia/Baghdad"))
+    session = SessionView(
+        id=12,
+        version=1,
+        status="published",
+        title_ar="حوار شباب الموصل حول الخدمات العامة",
+        title_en="Mosul youth dialogue on public services",
+        description_ar="",
+        description_en="",
+        governorate="nineveh",
+        venue="قاعة جامعة الموصل المركزية",
+        venue_en="Central hall, University of Mosul",
+        starts_at=datetime(2026, 12, 5, 14, 0, tzinfo=UTC),
+        ends_at=datetime(2026, 12, 5, 16, 0, tzinfo=UTC),
+        capacity=40,
+        reserved_women=10,
+        reserved_youth=10,
+        reminder_minutes=(1440,),
+        confirmed=0,
+        waiting=0,
+    )
+    survey = SurveySummary(
+        7,
+        "community_needs",
+        "Community needs assessment",
+        "تقييم احتياجات المجتمع",
+        SurveyStatus.OPEN,
+        0,
+        NOW,
+        NOW,
+        None,
+    )
+    written = []
+    for name, poster in (
+        (
+            "poster-session.png",
+            session_posters.poster_of(catalogue, session, start_url(BOT, "s12")),
+        ),
+        ("poster-survey.png", survey_posters.poster_of(catalogue, survey, start_url(BOT, "v7"))),
+    ):
+        path = directory / name
+        path.write_bytes(poster_png(poster))
+        written.append(path)
+    return written
+
+
+WRITERS: tuple[Callable[[Path], list[Path]], ...] = (
+    survey_chart_images,
+    stats_trend_images,
+    poster_images,
+)
 
 
 def main() -> None:

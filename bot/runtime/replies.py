@@ -27,6 +27,7 @@ from telegram.error import BadRequest, Forbidden
 from bot.engines import flows
 from bot.engines.flows import BACK, DONE, SKIP, Answered, FlowReply, Prompt, Text
 from bot.engines.outbox import Button
+from bot.engines.share_links import StartLink
 from bot.runtime.context import HiwarContext, current_scope
 from bot.runtime.long_messages import send_in_pieces
 from bot.runtime.reply_lane import OnSent, PlannedReply
@@ -51,7 +52,12 @@ def planned(
 
 
 def render(ctx: HiwarContext, text: Text) -> str:
-    return ctx.services.catalogue.render(ctx.language, text.key, **text.variables)
+    """A service's message; a `StartLink` among its variables becomes this bot's address."""
+    variables = {
+        name: value.url(ctx.bot.username) if isinstance(value, StartLink) else value
+        for name, value in text.variables.items()
+    }
+    return ctx.services.catalogue.render(ctx.language, text.key, **variables)
 
 
 def choice_label(catalogue: Catalogue, language: str, value: str, prompt: Prompt) -> str:
