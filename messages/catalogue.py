@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import html
+import re
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
@@ -58,6 +59,22 @@ class MissingMessage(KeyError):
 def isolate(value: str) -> str:
     """Wrap `value` so its direction does not leak into the surrounding text."""
     return f"{FIRST_STRONG_ISOLATE}{value}{POP_DIRECTIONAL_ISOLATE}"
+
+
+_CODE_SPAN = re.compile(r"<code>(.*?)</code>", re.DOTALL)
+_DIRECTION_MARKS = dict.fromkeys(map(ord, "\u200e\u200f\u2066\u2067\u2068\u2069"))
+_LATIN_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789")
+
+
+def copyable_code(html_text: str) -> str:
+    """`<code>` spans as Telegram copies them with a tap: no invisible direction marks and
+    Latin digits, so a reference, a command or a setting pasted elsewhere works as typed."""
+    return _CODE_SPAN.sub(
+        lambda span: (
+            f"<code>{span[1].translate(_DIRECTION_MARKS).translate(_LATIN_DIGITS)}</code>"
+        ),
+        html_text,
+    )
 
 
 def arabic_digits(text: str) -> str:
@@ -230,7 +247,8 @@ class Catalogue:
             template = self._templates[language][key]
         except KeyError:
             raise MissingMessage(f"{language}:{key}") from None
-        return template.render(**variables).strip()
+        rendered = template.render(**variables).strip()
+        return copyable_code(rendered) if language == "ar" else rendered
 
     def plain(self, language: str, key: str, /, **variables: Any) -> str:
         """Render for places without HTML parse mode (buttons, file names): no escaping."""

@@ -66,6 +66,21 @@ def test_isolates_wrap_substituted_values_in_arabic_only() -> None:
     assert "123" in english
 
 
+def test_code_spans_copy_as_typed_in_arabic() -> None:
+    """A tap on <code> copies its text: a setting or reference pasted elsewhere must work, so
+    inside <code> there are no direction marks and the digits are Latin."""
+    arabic = CATALOGUE.render(
+        "ar",
+        "delivery.staff_group_moved",
+        new_chat_id=-1001234567890,
+        old_chat_id=-4455,
+    )
+    assert "<code>MODERATOR_CHAT_ID=-1001234567890</code>" in arabic
+    assert "<code>-4455</code>" in arabic
+    reference = CATALOGUE.render("ar", "grievances.addition_saved", reference="GR-7K3M-Q2XA")
+    assert "<code>GR-7K3M-Q2XA</code>" in reference
+
+
 def test_a_datetime_is_shown_in_baghdad_time_in_both_languages() -> None:
     moment = datetime(2026, 3, 1, 7, 0, tzinfo=UTC)  # 10:00 in Baghdad (UTC+3)
     variables = {
