@@ -18,7 +18,7 @@ from datetime import datetime
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import Application, CallbackQueryHandler
 
 from admin.access import staff_only
@@ -44,6 +44,7 @@ from bot.moderation.cards import (
 )
 from bot.moderation.case_view import case_card, remember_sent_card
 from bot.runtime.context import HiwarContext
+from bot.runtime.long_messages import send_in_pieces
 from bot.runtime.replies import markup, say
 from handlers.fallback import stale_button
 from handlers.grievances import desk_of
@@ -105,7 +106,7 @@ def case_messages(catalogue: Catalogue, language: str, case: CaseDetails) -> lis
                 "grievances.case.entry",
                 kind_label=catalogue.plain(language, f"grievances.entry.{entry.kind}"),
                 at=entry.created_at,
-                text=(entry.text or "")[:MESSAGE_CHUNK],
+                text=entry.text or "",  # whole: a long one is sent in pieces
                 media=len(entry.media),
             )
         )
@@ -132,8 +133,9 @@ async def open_case(update: Update, ctx: HiwarContext) -> None:
     await query.answer()
     try:
         for text in case_messages(catalogue, language, case):
-            await ctx.bot.send_message(user.id, text)
-    except TelegramError:
+            # However long a piece is (emoji count twice), all of it arrives: in parts.
+            await send_in_pieces(ctx.bot, user.id, text, catalogue=catalogue, language=language)
+    except Forbidden:
         # Never fall back to the group: the content is for this staff member only.
         logger.info("case details not delivered: no private chat with the staff member")
         return

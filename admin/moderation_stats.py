@@ -38,7 +38,7 @@ from bot.moderation.queue import BadFilter, name_tables, normalise, parse_filter
 from bot.moderation.schedule import moderation_policy
 from bot.moderation.you_said_we_did import NotOrganiser, UnknownGovernorate, draft_feedback
 from bot.runtime.context import HiwarContext
-from bot.runtime.replies import say, send_file
+from bot.runtime.replies import say, send_file_reply
 from handlers.fallback import unknown_command
 
 staff_commands = (
@@ -157,12 +157,13 @@ async def stats_command(update: Update, ctx: HiwarContext) -> None:
         caption=catalogue.plain(language, "moderation.stats.chart_caption", threshold=threshold),
         right_to_left=language == "ar",
     )
-    chat = update.effective_chat
-    assert chat is not None
+    # In order with the summary (both sent after the update's commit).
     caption = catalogue.render(
         language, "moderation.stats.chart_sent", governorate=governorate_label
     )
-    await send_file(ctx, chat.id, "photo", "trend.png", png, caption)
+    await send_file_reply(
+        update, ctx, "photo", f"trend-{trend.governorate}.png", png, caption=caption
+    )
     if Role.ORGANISER in ctx.staff_roles or Role.ADMIN in ctx.staff_roles:
         await say(update, ctx, "moderation.stats.wedid_hint", governorate=trend.governorate)
 

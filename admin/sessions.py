@@ -18,16 +18,18 @@ from telegram import Document, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, filters
 
 from admin.access import StaffCallback, staff_only
-from bot.engines import flows, qr
+from bot.engines import flows, posters, qr
 from bot.engines.disclosure import wording
 from bot.engines.flows import FlowRegistry
 from bot.engines.numbers import parse_integer
 from bot.engines.outbox import Button
 from bot.engines.roles import Role, may_act, roles_of
+from bot.engines.share_links import SESSION, parse_target, start_url
 from bot.runtime.context import HiwarContext, Services
-from bot.runtime.replies import remove_buttons, say, send_file, show_flow_reply
+from bot.runtime.replies import remove_buttons, say, send_file, send_file_reply, show_flow_reply
 from bot.sessions import checkin as session_checkin
 from bot.sessions import exports, organising
+from bot.sessions import posters as session_posters
 from bot.sessions.authoring import EDIT_FLOW, NEW_FLOW, EditSessionFlow, NewSessionFlow
 from bot.sessions.feedback import feedback_summary
 from bot.sessions.lifecycle import (
@@ -41,6 +43,8 @@ from bot.sessions.lifecycle import (
     session_variables,
 )
 from bot.sessions.organiser_input import InvalidSessionInput
+from bot.surveys import posters as survey_posters
+from bot.surveys.lifecycle import SurveyNotFound
 from handlers import flow_input
 
 PREFIX = "sadm:"
@@ -53,6 +57,7 @@ staff_commands = (
     ("checkin", "sessions.commands.checkin"),
     ("attendees", "sessions.commands.attendees"),
     ("feedback", "sessions.commands.feedback"),
+    ("poster", "sessions.commands.poster"),
 )
 
 
@@ -69,6 +74,10 @@ def organisers(callback: StaffCallback) -> Any:
 
 def _vars(ctx: HiwarContext, view: SessionView) -> dict[str, Any]:
     return session_variables(view, ctx.language, ctx.services.catalogue)
+
+
+def _session_link(ctx: HiwarContext, session_id: int) -> str:
+    return start_url(ctx.bot.username, f"{SESSION}{session_id}")
 
 
 def _label(ctx: HiwarContext, key: str) -> str:
@@ -99,7 +108,6 @@ async def list_for_staff(update: Update, ctx: HiwarContext) -> None:
     if not views:
         await say(update, ctx, "sessions.admin.none")
         return
-    username = ctx.bot.username
     for view in views:
         rows = [
             [
@@ -126,7 +134,7 @@ async def list_for_staff(update: Update, ctx: HiwarContext) -> None:
             "sessions.admin.card",
             buttons=rows,
             status=view.status,
-            link=f"https://t.me/{username}?start=s{view.id}",
+            link=_session_link(ctx, view.id),
             **_vars(ctx, view),
         )
 
@@ -176,7 +184,13 @@ async def publish(update: Update, ctx: HiwarContext, session_id: int, version: i
     except InvalidSessionInput as error:
         await say(update, ctx, f"sessions.invalid.{error.reason}")
         return
-    await say(update, ctx, "sessions.admin.published", **_vars(ctx, view))
+    await say(
+        update,
+        ctx,
+        "sessions.admin.published",
+        link=_session_link(ctx, view.id),
+        **_vars(ctx, view),
+    )
 
 
 async def ask_cancel(update: Update, ctx: HiwarContext, session_id: int, version: int) -> None:
@@ -408,6 +422,49 @@ async def on_button(update: Update, ctx: HiwarContext) -> None:
         await say(update, ctx, "sessions.errors.bad_button")
 
 
+async def poster(update: Update, ctx: HiwarContext) -> None:
+    """`/poster s12` or `/poster v7`: a printable A4 poster with the QR code of the link."""
+    target = parse_target(" ".join(ctx.args or []))
+    if target is None:
+        await say(update, ctx, "posters.usage")
+        return
+    link = start_url(ctx.bot.username, target.payload)
+    try:
+        async with ctx.unit_of_work() as uow:
+            if target.kind == SESSION:
+                made = await session_posters.session_poster(
+                    uow,
+                    ctx.services.catalogue,
+                    target.id,
+                    url=link,
+                    actor_id=_actor(update),
+                    now=_now(ctx),
+                )
+            else:
+                made = await survey_posters.survey_poster(
+                    uow,
+                    ctx.services.catalogue,
+                    target.id,
+                    url=link,
+                    actor_id=_actor(update),
+                    now=_now(ctx),
+                )
+            await uow.commit()
+    except (SessionNotFound, SurveyNotFound):
+        await say(update, ctx, "posters.not_found", payload=target.payload)
+        return
+    except (session_posters.NotShareable, survey_posters.NotShareable):
+        await say(update, ctx, "posters.not_shareable", payload=target.payload)
+        return
+    png = await asyncio.to_thread(posters.poster_png, made)
+    caption = ctx.services.catalogue.render(
+        ctx.language, "posters.caption", payload=target.payload, link=link
+    )
+    await send_file_reply(
+        update, ctx, "document", f"poster-{target.payload}.png", png, caption=caption
+    )
+
+
 def register_flows(registry: FlowRegistry, services: Services) -> None:
     timezone, clock = services.settings.timezone, services.clock
     registry.add(NewSessionFlow(timezone, clock.now, services.catalogue))
@@ -423,6 +480,7 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
         ("checkin", check_in),
         ("attendees", attendees),
         ("feedback", feedback),
+        ("poster", poster),
     ):
         application.add_handler(CommandHandler(name, organisers(callback), filters=private))
     application.add_handler(CallbackQueryHandler(organisers(on_button), pattern=f"^{PREFIX}"))

@@ -14,8 +14,7 @@ import functools
 from collections.abc import Sequence
 from typing import Any
 
-from telegram import InputMediaPhoto, Update
-from telegram.constants import ParseMode
+from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import (
     Application,
@@ -31,8 +30,9 @@ from bot.engines.disclosure import wording
 from bot.engines.numbers import parse_integer
 from bot.engines.outbox import Button
 from bot.engines.roles import Role, may_act, roles_of
+from bot.engines.share_links import SURVEY, start_url
 from bot.runtime.context import HiwarContext
-from bot.runtime.replies import plan_album, say, send_file, send_html
+from bot.runtime.replies import say, send_album, send_file_reply, send_html
 from bot.surveys.album import ChartPhoto, album_batches, results_album
 from bot.surveys.lifecycle import (
     SurveyNotFound,
@@ -242,7 +242,7 @@ async def send_results(
     await send_html(update, ctx, album.summary)
     if chat is None or results.responses == 0:
         return
-    await _send_album(ctx, chat.id, album.photos)
+    await _send_album(update, ctx, album.photos)
     report = await asyncio.to_thread(
         render_report,
         results,
@@ -262,30 +262,23 @@ async def send_results(
         labels=headers == "labels",
         id=summary.id,
     )
-    await send_file(ctx, chat.id, "document", report.csv_name, report.csv, csv_caption)
-    await send_file(ctx, chat.id, "document", report.xlsx_name, report.xlsx)
+    await send_file_reply(
+        update, ctx, "document", report.csv_name, report.csv, caption=csv_caption
+    )
+    await send_file_reply(update, ctx, "document", report.xlsx_name, report.xlsx)
     await say(update, ctx, "surveys.results.files_sent")
 
 
-async def _send_album(ctx: HiwarContext, chat_id: int, photos: Sequence[ChartPhoto]) -> None:
+async def _send_album(update: Update, ctx: HiwarContext, photos: Sequence[ChartPhoto]) -> None:
     """Photos in albums of up to ten (a single photo on its own): inline, open full size."""
     for batch in album_batches(photos):
         if len(batch) == 1:
             photo = batch[0]
-            await send_file(ctx, chat_id, "photo", photo.filename, photo.png, photo.caption)
-            continue
-        if plan_album(chat_id, [(photo.png, photo.filename, photo.caption) for photo in batch]):
-            continue
-        media = [
-            InputMediaPhoto(
-                photo.png,
-                caption=photo.caption,
-                parse_mode=ParseMode.HTML,
-                filename=photo.filename,
+            await send_file_reply(
+                update, ctx, "photo", photo.filename, photo.png, caption=photo.caption
             )
-            for photo in batch
-        ]
-        await ctx.bot.send_media_group(chat_id, media)
+        else:
+            await send_album(update, ctx, [(p.filename, p.png, p.caption) for p in batch])
 
 
 @organisers
@@ -331,7 +324,7 @@ async def on_admin_button(update: Update, ctx: HiwarContext) -> None:
     if action == "v":
         await show_preview(update, ctx, summary, form)
     elif action == "p":
-        link = f"https://t.me/{ctx.bot.username}?start=v{survey_id}"
+        link = start_url(ctx.bot.username, f"{SURVEY}{survey_id}")
         title = _title(ctx, summary)
         await say(update, ctx, "surveys.admin.published", id=survey_id, title=title, link=link)
     else:

@@ -14,13 +14,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.engines import field_encryption, flows
 from bot.engines.flows import FlowInput, FlowRegistry, FlowReply, Text
 from bot.engines.outbox import Button
 from bot.engines.tasks import TaskRegistry
-from bot.grievances import followup, member_replies
+from bot.grievances import followup, member_replies, phone
 from bot.grievances.cases import GrievanceNotFound, erase_member_grievances
 from bot.grievances.directory import category, directory_is_placeholder
 from bot.grievances.flow import (
@@ -40,7 +41,7 @@ from bot.grievances.submission import next_report_allowed_at
 from bot.grievances.tasks import register_grievance_tasks, schedule_retention
 from bot.members.erasure import register_erasure_hook
 from bot.runtime.context import HiwarContext, Services
-from bot.runtime.replies import say, show_flow_reply
+from bot.runtime.replies import planned, remove_buttons, say, show_flow_reply
 from handlers import deep_links, flow_input
 from handlers.consent import require_consent
 from storage.database import UnitOfWork
@@ -95,8 +96,14 @@ async def start_report(update: Update, ctx: HiwarContext) -> None:
             reply = None
             allowed_at = await next_report_allowed_at(uow, user.id, now, desk.policy)
             if allowed_at is None:
+                # The first message of the flow: where "remove this conversation from my
+                # phone" starts deleting once the report is sent.
+                started_by = update.effective_message
+                initial: dict[str, Any] = {"language": ctx.language}
+                if started_by is not None:
+                    initial["first_message"] = started_by.message_id
                 reply = await flows.start_flow(
-                    uow, services.flows, user.id, REPORT_FLOW, now, {"language": ctx.language}
+                    uow, services.flows, user.id, REPORT_FLOW, now, initial
                 )
         await uow.commit()
     if allowed_at is not None:
@@ -251,6 +258,30 @@ async def follow_up_button(update: Update, ctx: HiwarContext) -> None:
     await start_follow_up(update, ctx, kind, data.rsplit(":", 1)[-1])
 
 
+async def forget_conversation(update: Update, ctx: HiwarContext) -> None:
+    """ "Remove this conversation from my phone": delete the report flow's messages (the
+    member's and the bot's) up to the reference message, which stays."""
+    query, chat = update.callback_query, update.effective_chat
+    assert query is not None
+    await query.answer()
+    reference_message = query.message
+    first = phone.first_message_of(query.data or "")
+    if chat is None or chat.type != "private" or reference_message is None or first is None:
+        return
+    if not phone.still_deletable(reference_message.date, ctx.services.clock.now()):
+        await say(update, ctx, "grievances.forget.too_late")
+        return
+    for batch in phone.batches_to_delete(first, reference_message.message_id):
+        payload = {"message_ids": batch}
+        if not planned(chat.id, "deleteMessages", payload):
+            try:
+                await ctx.bot.delete_messages(chat.id, batch)
+            except TelegramError as error:
+                logger.info("conversation not removed: %s", type(error).__name__)
+    await remove_buttons(ctx, chat.id, reference_message.message_id)
+    await say(update, ctx, "grievances.forget.done")
+
+
 async def forwarded_message(update: Update, ctx: HiwarContext) -> None:
     """A forwarded message is read like any other; in a report, say its origin is not kept."""
     user = update.effective_user
@@ -326,6 +357,9 @@ def register(application: Application) -> None:  # type: ignore[type-arg]
     application.add_handler(CommandHandler("appeal", appeal_command, filters=PRIVATE))
     application.add_handler(
         CallbackQueryHandler(follow_up_button, pattern=f"^({ADD_BUTTON}|{APPEAL_BUTTON})")
+    )
+    application.add_handler(
+        CallbackQueryHandler(forget_conversation, pattern=f"^{phone.FORGET_BUTTON}")
     )
     application.add_handler(
         MessageHandler(

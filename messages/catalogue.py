@@ -15,6 +15,9 @@ digits (٠-٩), English in Latin digits. The `number`, `date`, `datetime` and `t
 and whole numbers substituted as they are follow that rule; codes, references and commands
 (`GR-…`, `/feedback 12`, `<code>…</code>`) keep Latin digits because they are typed back.
 
+`link` shows a full address (`https://t.me/<bot>?start=s12`) as a tappable link whose text is
+the address, with no direction marks inside or around it; catalogues put it on its own line.
+
 `counted` names a quantity with the noun agreeing with it (`{{ texts|counted("grievances.
 parts.text") }}` → "نصّان", "٣ نصوص", "١١ نصًّا"): the catalogue holds one key per CLDR plural
 form under that prefix (zero, one, two, few, many, other). `listing` joins phrases the
@@ -182,6 +185,12 @@ class Catalogue:
             """For values inside an HTML attribute (a link): escaped, never direction-wrapped."""
             return Markup.escape(str(value))
 
+        def as_link(value: object) -> Markup:
+            """A full address as a tappable link whose text is the address itself: escaped
+            once, never direction-wrapped, so copying it picks up no invisible marks."""
+            address = Markup.escape(str(value))
+            return Markup('<a href="{0}">{0}</a>').format(address)
+
         environment = Environment(
             autoescape=True,
             undefined=StrictUndefined,
@@ -195,6 +204,7 @@ class Catalogue:
         environment.filters["time"] = as_time
         environment.filters["number"] = as_number
         environment.filters["attr"] = as_attribute
+        environment.filters["link"] = as_link
         environment.filters["counted"] = counted
         environment.filters["listing"] = listing
         return environment

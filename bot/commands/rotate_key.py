@@ -37,6 +37,7 @@ from storage.models import (
     InboxUpdate,
     OutboxMessage,
     ScheduledTask,
+    SentMessageLink,
     SurveyAnswer,
     SurveyResponse,
 )
@@ -66,6 +67,7 @@ TYPED_COLUMNS: tuple[tuple[tuple[Column, ...], Column], ...] = (
     ((ScheduledTask.id,), ScheduledTask.dedupe_key),
     ((SurveyResponse.id,), SurveyResponse.draft),
     ((SurveyAnswer.response_id, SurveyAnswer.name), SurveyAnswer.value),
+    ((SentMessageLink.id,), SentMessageLink.lookup_key),
     ((FlowState.user_id,), FlowState.data),
 )
 

@@ -82,6 +82,7 @@ def _measurer() -> RendererAgg:
     return RendererAgg(16, 16, DPI)  # type: ignore[no-untyped-call]
 
 
+@functools.lru_cache(maxsize=4096)
 def text_width(text: str, points: float, *, bold: bool = False) -> float:
     """Width in pixels of one line as drawn (Arabic shaped)."""
     properties = FontProperties(family=FONT, size=points, weight="bold" if bold else "normal")
@@ -97,6 +98,15 @@ def fitted_lines(
 ) -> list[str]:
     """`text` broken at spaces into lines no wider than `width_px` (logical order); a word
     too long for a line is cut; past `max_lines` the last line ends in "…"."""
+    return list(_fitted_lines(" ".join(text.split()), width_px, points, max_lines, bold))
+
+
+@functools.lru_cache(maxsize=1024)
+def _fitted_lines(
+    text: str, width_px: float, points: float, max_lines: int, bold: bool
+) -> tuple[str, ...]:
+    if text_width(text, points, bold=bold) <= width_px:
+        return (text,)
     lines: list[str] = []
     for word in text.split():
         candidate = f"{lines[-1]} {word}" if lines else word
@@ -117,7 +127,7 @@ def fitted_lines(
         while last and text_width(f"{last}…", points, bold=bold) > width_px:
             last = last[:-1]
         lines[-1] = f"{last.rstrip()}…"
-    return lines
+    return tuple(lines)
 
 
 def phone_canvas(height_px: float) -> tuple[Figure, Axes]:

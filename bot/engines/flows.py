@@ -107,6 +107,8 @@ class Completion:
     documents: tuple[tuple[str, bytes], ...] = ()
     photo: bytes | None = None
     follow_up: Text | None = None
+    # Buttons on the completion message, one per row: (label, callback data).
+    buttons: tuple[tuple[str, str], ...] = ()
 
 
 class Flow(Protocol):

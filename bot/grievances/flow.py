@@ -37,6 +37,7 @@ from bot.grievances.directory import categories, category, referrals_for
 from bot.grievances.followup import add_to_report
 from bot.grievances.lexicon import RiskLexicon
 from bot.grievances.notices import queue_staff_alert, queue_staff_cards
+from bot.grievances.phone import forget_button_data
 from bot.grievances.policy import GrievancePolicy
 from bot.grievances.submission import ReportDraft, file_report
 from bot.members.demographics import GOVERNORATES, governorate_key
@@ -310,7 +311,17 @@ class ReportFlow:
                 },
             ),
             follow_up=follow_up,
+            buttons=self._forget_button(data),
         )
+
+    def _forget_button(self, data: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+        """ "Remove this conversation from my phone", when the flow's first message is known."""
+        first = data.get("first_message")
+        if not isinstance(first, int):
+            return ()
+        language = str(data.get("language") or self.desk.default_language)
+        label = self.desk.catalogue.plain(language, "grievances.forget.button")
+        return ((label, forget_button_data(first)),)
 
 
 class FollowUpFlow:

@@ -669,12 +669,15 @@ async def notify_member(
 async def _failure_notice(
     uow: UnitOfWork, catalogue: Catalogue, reference: str, actor_id: int, default_language: str
 ) -> dict[str, Any]:
-    """Told to the staff member who replied if the member cannot receive it (blocked bot)."""
+    """Told to the staff member who replied if the member cannot receive it: "blocked" on a
+    403, "a problem on our side" on any other refusal."""
     language = await stored_language(uow, actor_id) or default_language
     text = catalogue.render(
         language, "moderation.reply_not_delivered", reference=reference, actor=actor_id
     )
-    return {"chat_id": actor_id, "text": text}
+    # A refusal on our side (too long, bad markup) is never reported as the member blocking us.
+    failed = catalogue.render(language, "delivery.reply_failed", reference=reference)
+    return {"chat_id": actor_id, "text": text, "text_failed": failed}
 
 
 async def tell_admins_directory_is_placeholder(

@@ -25,19 +25,32 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from io import BytesIO
 from statistics import median
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure as PlotFigure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 from sqlalchemy import case, func, literal, select, text
 from sqlalchemy.orm import InstrumentedAttribute
 from sqlalchemy.sql.elements import ColumnElement, SQLCoreOperations
 
 from bot.config import ConfigError
+from bot.engines.charts import (
+    DPI,
+    FONT,
+    INK,
+    LABEL_PT,
+    MUTED,
+    SMALL_PT,
+    TITLE_PT,
+    WIDTH_PX,
+    fitted_lines,
+    for_display,
+    line_height,
+    localised_digits,
+    png_bytes,
+)
 from bot.engines.disclosure import THRESHOLD, Figure, protect_counts
-from bot.surveys.charts import for_display
 from storage.database import UnitOfWork
 from storage.models import Grievance
 from storage.models.moderation import OPEN_CASES_SQL
@@ -246,25 +259,76 @@ async def weekly_trend(
 def trend_chart_png(
     trend: Trend, labels: dict[str, str], *, title: str, caption: str, right_to_left: bool
 ) -> bytes:
-    """Weekly reports per category as lines; suppressed weeks are gaps in the line."""
-    figure = PlotFigure(figsize=(9, 4.8), dpi=110)
+    """Weekly reports per category as lines; suppressed weeks are gaps in the line.
+
+    Drawn for a phone like every chart (`bot.engines.charts`): 1080 px square, text of 26 px
+    and more, the legend under the plot, and the numbers in the reader's digits (Arabic-Indic
+    in Arabic, where the weeks run from right to left)."""
+    language = "ar" if right_to_left else "en"
+    title_lines = fitted_lines(title, WIDTH_PX - 96, TITLE_PT, 3, bold=True)
+    caption_lines = fitted_lines(caption, WIDTH_PX - 96, SMALL_PT, 3)
+    figure = PlotFigure(figsize=(WIDTH_PX / DPI, WIDTH_PX / DPI), dpi=DPI, facecolor="white")
     FigureCanvasAgg(figure)
-    axes = figure.subplots()
+    top = 1 - (48 + len(title_lines) * line_height(TITLE_PT) + 24) / WIDTH_PX
+    legend_rows = -(-len(trend.series) // 2)
+    bottom_px = 48 + len(caption_lines) * line_height(SMALL_PT) + 24
+    bottom_px += legend_rows * line_height(LABEL_PT - 2) + 40 + line_height(SMALL_PT)
+    axes = figure.add_axes((0.1, bottom_px / WIDTH_PX, 0.82, top - bottom_px / WIDTH_PX))
     positions = list(range(len(trend.weeks)))
     for code, values in trend.series.items():
         points = [float("nan") if value is None else float(value) for value in values]
-        axes.plot(positions, points, marker="o", label=for_display(labels.get(code, code)))
-    axes.set_xticks(positions, [week.strftime("%d/%m") for week in trend.weeks], fontsize=8)
+        name = for_display(labels.get(code, code), right_to_left)
+        axes.plot(positions, points, marker="o", linewidth=3, markersize=8, label=name)
+    shown = positions[::2] if len(positions) > 7 else positions
+    weeks = [localised_digits(language, trend.weeks[index].strftime("%d/%m")) for index in shown]
+    axes.set_xticks(shown, weeks, fontsize=SMALL_PT, fontfamily=FONT)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.yaxis.set_major_formatter(
+        FuncFormatter(lambda value, _position: localised_digits(language, f"{value:.0f}"))
+    )
+    axes.tick_params(axis="y", labelsize=SMALL_PT)
     axes.set_ylim(bottom=0)
+    axes.grid(axis="y", color="#e3ecf0")
+    for side in ("top", "left" if right_to_left else "right"):
+        axes.spines[side].set_visible(False)
     if right_to_left:
         axes.invert_xaxis()
         axes.yaxis.tick_right()
     if trend.series:
-        axes.legend(fontsize=8, loc="upper left" if right_to_left else "upper right")
-    axes.set_title(for_display(title), fontsize=12)
-    figure.text(0.5, 0.01, for_display(caption), ha="center", fontsize=9, color="#555555")
-    figure.tight_layout(rect=(0, 0.04, 1, 1))
-    out = BytesIO()
-    figure.savefig(out, format="png")
-    return out.getvalue()
+        axes.legend(
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.08),
+            ncols=2,
+            frameon=False,
+            markerfirst=not right_to_left,
+            prop={"family": FONT, "size": LABEL_PT - 2},
+        )
+    x, align = (1 - 48 / WIDTH_PX, "right") if right_to_left else (48 / WIDTH_PX, "left")
+    y = 1 - 48 / WIDTH_PX
+    for line in title_lines:
+        figure.text(
+            x,
+            y,
+            for_display(line, right_to_left),
+            ha=align,
+            va="top",
+            fontsize=TITLE_PT,
+            weight="bold",
+            fontfamily=FONT,
+            color=INK,
+        )
+        y -= line_height(TITLE_PT) / WIDTH_PX
+    y = (48 + len(caption_lines) * line_height(SMALL_PT)) / WIDTH_PX
+    for line in caption_lines:
+        figure.text(
+            x,
+            y,
+            for_display(line, right_to_left),
+            ha=align,
+            va="top",
+            fontsize=SMALL_PT,
+            fontfamily=FONT,
+            color=MUTED,
+        )
+        y -= line_height(SMALL_PT) / WIDTH_PX
+    return png_bytes(figure)

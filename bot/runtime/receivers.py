@@ -25,6 +25,7 @@ from bot.engines.roles import list_staff
 from bot.runtime.context import Services
 from bot.runtime.inbox_processor import chat_key_of
 from bot.runtime.sender import retry_after_seconds
+from bot.runtime.staff_destinations import tell_admins
 from bot.runtime.telegram_api import HANDLED_UPDATE_TYPES, description_of
 from storage import inbox
 from storage.errors import is_database_unavailable
@@ -88,6 +89,7 @@ class PollingReceiver:
                     description_of(error),
                     CONFIG_ERROR_RETRY_SECONDS,
                 )
+                await self._alert_admins(description_of(error))
                 await asyncio.sleep(CONFIG_ERROR_RETRY_SECONDS)
                 continue
             except (TimedOut, NetworkError, Conflict) as error:
@@ -103,6 +105,25 @@ class PollingReceiver:
             await self._store_until_done(items, stop)
             self.offset = updates[-1].update_id + 1
             self.on_stored({item.chat_key for item in items})
+
+    async def _alert_admins(self, description: str) -> None:
+        """Members are not being answered: every admin hears of it (once an hour)."""
+        now = self.services.clock.now()
+        try:
+            async with self.services.database.unit_of_work() as uow:
+                await tell_admins(
+                    uow,
+                    self.services,
+                    "delivery.updates_refused",
+                    now,
+                    f"updates-refused:{now.strftime('%Y%m%d%H')}",
+                    description=description,
+                    seconds=int(CONFIG_ERROR_RETRY_SECONDS),
+                )
+                uow.after_commit(self.services.wake_sender)
+                await uow.commit()
+        except Exception as error:
+            logger.warning("could not queue the admin alert (%s)", type(error).__name__)
 
     async def _store_until_done(
         self, items: list[inbox.IncomingUpdate], stop: asyncio.Event

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import base64
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from markupsafe import Markup
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputMediaPhoto,
     KeyboardButton,
     ReplyKeyboardMarkup,
     Update,
@@ -25,7 +27,9 @@ from telegram.error import BadRequest, Forbidden
 from bot.engines import flows
 from bot.engines.flows import BACK, DONE, SKIP, Answered, FlowReply, Prompt, Text
 from bot.engines.outbox import Button
+from bot.engines.share_links import StartLink
 from bot.runtime.context import HiwarContext, current_scope
+from bot.runtime.long_messages import send_in_pieces
 from bot.runtime.reply_lane import OnSent, PlannedReply
 from messages import Catalogue
 
@@ -48,7 +52,12 @@ def planned(
 
 
 def render(ctx: HiwarContext, text: Text) -> str:
-    return ctx.services.catalogue.render(ctx.language, text.key, **text.variables)
+    """A service's message; a `StartLink` among its variables becomes this bot's address."""
+    variables = {
+        name: value.url(ctx.bot.username) if isinstance(value, StartLink) else value
+        for name, value in text.variables.items()
+    }
+    return ctx.services.catalogue.render(ctx.language, text.key, **variables)
 
 
 def choice_label(catalogue: Catalogue, language: str, value: str, prompt: Prompt) -> str:
@@ -159,10 +168,12 @@ async def send_html(
     if planned(chat.id, "sendMessage", payload, on_sent):
         return
     try:
-        message = await ctx.bot.send_message(
+        message = await send_in_pieces(
+            ctx.bot,
             chat.id,
             text,
-            parse_mode=ParseMode.HTML,
+            catalogue=ctx.services.catalogue,
+            language=ctx.language,
             reply_markup=reply_markup,
             disable_web_page_preview=True,
         )
@@ -281,15 +292,63 @@ async def send_file(
         await ctx.bot.send_photo(chat_id, data, caption=caption, filename=name)
 
 
-def plan_album(chat_id: int, photos: list[tuple[bytes, str, str | None]]) -> bool:
-    """Photos (png, filename, caption) as one album, planned; False when not handling an
-    update (the caller sends it itself). Not resent after a crash (the outbox sender does
-    not know albums)."""
-    media = [
-        {"base64": base64.b64encode(png).decode("ascii"), "filename": name, "caption": caption}
-        for png, name, caption in photos
+async def send_file_reply(
+    update: Update,
+    ctx: HiwarContext,
+    kind: str,
+    name: str,
+    data: bytes,
+    *,
+    caption: str | None = None,
+) -> None:
+    """A document or photo (`kind`) in reply, after the update's commit and in order with
+    the other replies; `caption` is HTML."""
+    chat = update.effective_chat
+    scope = current_scope()
+    if chat is None or (scope is not None and scope.quiet):
+        return
+    method = "sendDocument" if kind == "document" else "sendPhoto"
+    payload: dict[str, Any] = {kind: {"base64": base64.b64encode(data).decode("ascii")}}
+    payload[kind]["filename"] = name
+    if caption is not None:
+        payload |= {"caption": caption, "parse_mode": ParseMode.HTML}
+    if planned(chat.id, method, payload):
+        return
+    send = ctx.bot.send_document if kind == "document" else ctx.bot.send_photo
+    try:
+        await send(chat.id, data, filename=name, caption=caption, parse_mode=ParseMode.HTML)
+    except Forbidden:
+        logger.info("reply not delivered: the member has blocked the bot")
+
+
+async def send_album(
+    update: Update, ctx: HiwarContext, photos: Sequence[tuple[str, bytes, str]]
+) -> None:
+    """Photos (file name, PNG, HTML caption) as one album, 2 to 10 of them, in reply: shown
+    in the chat, opened full size with a tap."""
+    chat = update.effective_chat
+    scope = current_scope()
+    if chat is None or (scope is not None and scope.quiet):
+        return
+    items = [
+        {
+            "base64": base64.b64encode(png).decode("ascii"),
+            "filename": name,
+            "caption": caption,
+            "parse_mode": ParseMode.HTML,
+        }
+        for name, png, caption in photos
     ]
-    return planned(chat_id, "sendMediaGroup", {"media": media, "parse_mode": ParseMode.HTML})
+    if planned(chat.id, "sendMediaGroup", {"media": items}):
+        return
+    media = [
+        InputMediaPhoto(png, caption=caption, parse_mode=ParseMode.HTML, filename=name)
+        for name, png, caption in photos
+    ]
+    try:
+        await ctx.bot.send_media_group(chat.id, media)
+    except Forbidden:
+        logger.info("reply not delivered: the member has blocked the bot")
 
 
 async def show_flow_reply(update: Update, ctx: HiwarContext, reply: FlowReply) -> None:
@@ -302,7 +361,8 @@ async def show_flow_reply(update: Update, ctx: HiwarContext, reply: FlowReply) -
         await send_html(update, ctx, render(ctx, reply.notice))
     if reply.completion is not None:
         completion = reply.completion
-        await send_html(update, ctx, render(ctx, completion.text))
+        buttons = [[Button(label, data)] for label, data in completion.buttons]
+        await send_html(update, ctx, render(ctx, completion.text), markup(buttons))
         chat = update.effective_chat
         if chat is not None:
             for filename, content in completion.documents:

@@ -21,14 +21,12 @@ What that guarantees:
 from __future__ import annotations
 
 import asyncio
-import base64
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from telegram import InputMediaPhoto
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 
 from bot.runtime.context import Services
@@ -60,7 +58,9 @@ class PlannedReply:
     """A reply a handler will make: a Bot API method for one chat and its parameters."""
 
     chat_id: int
-    method: str  # sendMessage, editMessageText, editMessageReplyMarkup, sendDocument, sendPhoto
+    # sendMessage, editMessageText, editMessageReplyMarkup, sendDocument, sendPhoto,
+    # sendMediaGroup
+    method: str
     payload: dict[str, Any]
     on_sent: OnSent | None = None  # called with the sent message's id (not after a restart)
 
@@ -99,7 +99,7 @@ class LaneRecorder(OutcomeRecorder):
             if item.retry_in is None and item.status == outbox.UNREACHABLE:
                 await outbox.mark_member_unreachable(uow.session, item.message.chat_id)
             if item.retry_in is None and item.status in (outbox.UNREACHABLE, outbox.FAILED):
-                await queue_failure_notice(uow, item.message, now)
+                await queue_failure_notice(uow, item.message, now, item.status)
             subject = item.message.payload.get(outbox.LINK_FIELD)
             if item.status == outbox.SENT and item.sent_id and isinstance(subject, str):
                 await outbox.remember_sent(
@@ -182,10 +182,7 @@ class ReplyLane:
             count_attempt = True
             await self.pace.acquire()
             try:
-                if message.method == "sendMediaGroup":
-                    sent_id = await self._send_album(message)
-                else:
-                    sent_id = await self.sender._call(message)
+                sent_id = await self.sender._call(message)
                 return DeliveryOutcome(message, outbox.SENT, sent_id, None, None, False)
             except RetryAfter as error:
                 delay = retry_after_seconds(error)
@@ -220,20 +217,6 @@ class ReplyLane:
             logger.info("reply %s: %s; again in %.2f s", message.id, error_text, delay)
             waited += delay
             await asyncio.sleep(delay)
-
-    async def _send_album(self, message: outbox.OutgoingMessage) -> int | None:
-        parse_mode = message.payload.get("parse_mode")
-        media = [
-            InputMediaPhoto(
-                base64.b64decode(item["base64"]),
-                caption=item.get("caption"),
-                parse_mode=parse_mode,
-                filename=item.get("filename"),
-            )
-            for item in message.payload["media"]
-        ]
-        sent = await self.sender.bot.send_media_group(message.chat_id, media)
-        return sent[0].message_id if sent else None
 
     async def run_recorder(self, stop: asyncio.Event) -> None:
         await self.recorder.run(stop)

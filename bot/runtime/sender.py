@@ -23,12 +23,35 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from telegram import Bot, InlineKeyboardMarkup, InputFile, Message, ReplyKeyboardMarkup
+from telegram import (
+    Bot,
+    InlineKeyboardMarkup,
+    InputFile,
+    InputMediaPhoto,
+    Message,
+    ReplyKeyboardMarkup,
+)
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
 from telegram.ext import BaseRateLimiter
 
 from bot.clock import Every
+from bot.engines.message_length import (
+    CAPTION_LIMIT,
+    CONTINUED_KEY,
+    MESSAGE_LIMIT,
+    fits,
+    language_of_text,
+    split_html,
+    visible_text,
+)
 from bot.runtime.context import Services
+from bot.runtime.staff_destinations import (
+    after_undelivered,
+    final_destination,
+    load_chat_moves,
+    record_move,
+)
+from bot.runtime.telegram_api import description_of, is_too_long
 from storage import leases, outbox
 from storage.errors import is_database_unavailable
 
@@ -184,6 +207,8 @@ class DeliveryOutcome:
     error: str | None
     retry_in: float | None
     count_attempt: bool
+    moved_to: int | None = None  # the group became this supergroup; sent there
+    description: str = ""  # Telegram's words about a refusal (never the message text)
 
 
 class OutcomeRecorder:
@@ -254,31 +279,46 @@ class OutcomeRecorder:
         async with self.services.database.unit_of_work() as uow:
             await outbox.record_outcomes(uow.session, self.owner, now, finished, postponed)
             for item in batch:
+                if item.moved_to is not None:
+                    await record_move(uow, self.services, item.message.chat_id, item.moved_to, now)
                 if item.retry_in is not None:
                     continue
                 if item.status == outbox.UNREACHABLE:
                     await outbox.mark_member_unreachable(uow.session, item.message.chat_id)
                 if item.status in (outbox.UNREACHABLE, outbox.FAILED):
-                    await queue_failure_notice(uow, item.message, now)
+                    await queue_failure_notice(uow, item.message, now, item.status)
+                    await after_undelivered(
+                        uow, self.services, item.message, item.status, item.description, now
+                    )
                 subject = item.message.payload.get(outbox.LINK_FIELD)
                 if item.status == outbox.SENT and item.sent_id and isinstance(subject, str):
                     await outbox.remember_sent(
-                        uow.session, item.message.chat_id, item.sent_id, subject, now
+                        uow.session,
+                        item.moved_to or item.message.chat_id,
+                        item.sent_id,
+                        subject,
+                        now,
                     )
             await uow.commit()
         del self._buffer[: len(batch)]
 
 
-async def queue_failure_notice(uow: Any, message: outbox.OutgoingMessage, now: Any) -> None:
-    """Tell whoever asked for it (e.g. a moderator's relayed reply) that it was not delivered."""
+async def queue_failure_notice(
+    uow: Any, message: outbox.OutgoingMessage, now: Any, status: str = outbox.UNREACHABLE
+) -> None:
+    """Tell whoever asked for it (e.g. a moderator's relayed reply) that it was not delivered:
+    "blocked" only when Telegram said so (403), never for a refusal on our side."""
     notice = message.payload.get("on_failure")
     if not isinstance(notice, dict):
+        return
+    text = notice["text"] if status == outbox.UNREACHABLE else notice.get("text_failed")
+    if not text:
         return
     await outbox.enqueue(
         uow.session,
         chat_id=int(notice["chat_id"]),
         method="sendMessage",
-        payload={"text": str(notice["text"]), "parse_mode": "HTML"},
+        payload={"text": str(text), "parse_mode": "HTML"},
         now=now,
         priority=20,
         dedupe_key=f"failure-notice:{message.id}",
@@ -309,6 +349,7 @@ class OutboxSender:
         self._last_private_send: dict[int, float] = {}
         self._group_sends: dict[int, deque[float]] = {}
         self._in_flight = 0
+        self.chat_moves: dict[int, int] = {}  # groups Telegram moved: old id → new id
         self._stopping = False
         # A SQLite commit waits for the disk (~12 ms measured) and blocks every other writer:
         # record less often there. PostgreSQL commits are cheap and concurrent.
@@ -324,6 +365,10 @@ class OutboxSender:
         return queued + self._in_flight + self.recorder.pending
 
     async def run(self, stop: asyncio.Event) -> None:
+        try:
+            self.chat_moves = await load_chat_moves(self.services)
+        except Exception as error:  # the database may be down at this moment: no moves known
+            logger.warning("could not read chat moves (%s)", type(error).__name__)
         recorder = asyncio.create_task(self.recorder.run(stop), name="outbox-recorder")
         try:
             await self._run(stop)
@@ -449,21 +494,29 @@ class OutboxSender:
         sent_id: int | None = None
         retry_in: float | None = None
         count_attempt = True
+        moved_to: int | None = None
+        description = ""
         try:
-            sent_id = await self._call(message)
+            sent_id, moved_to = await self._call_following_moves(message)
         except RetryAfter as error:
             seconds = retry_after_seconds(error)
             self.pace.pause(seconds)
             retry_in, count_attempt, error_text = seconds, False, "429"
-        except Forbidden:
-            status, error_text = outbox.UNREACHABLE, "403"
-        except ChatMigrated:
-            status, error_text = outbox.FAILED, "chat migrated"
+        except Forbidden as error:
+            description = description_of(error)
+            status, error_text = outbox.UNREACHABLE, f"403 {description}"[:200]
+        except ChatMigrated as error:  # moved twice in one send: the next attempt follows
+            moved_to = int(error.new_chat_id)
+            retry_in, error_text = 1.0, "chat migrated"
         except BadRequest as error:
-            if "not modified" in str(error).lower():
+            description = description_of(error)
+            if "not modified" in description.lower():
                 status = outbox.SENT
             else:
-                status, error_text = outbox.FAILED, f"400 {type(error).__name__}"
+                # Our fault (too long, bad markup), never reported as the member blocking us.
+                kind = "too long" if is_too_long(error) else "refused"
+                status, error_text = outbox.FAILED, f"400 {kind}: {description}"[:200]
+                logger.error("outbox message %s refused (%s)", message.id, description)
         except NetworkError as error:
             if message.attempts + 1 >= MAX_ATTEMPTS:
                 status, error_text = outbox.FAILED, f"network: {type(error).__name__}"
@@ -474,26 +527,81 @@ class OutboxSender:
             logger.exception("outbox message %s could not be sent", message.id)
             status, error_text = outbox.FAILED, type(error).__name__
         self.recorder.add(
-            DeliveryOutcome(message, status, sent_id, error_text, retry_in, count_attempt)
+            DeliveryOutcome(
+                message,
+                status,
+                sent_id,
+                error_text,
+                retry_in,
+                count_attempt,
+                moved_to=moved_to,
+                description=description,
+            )
         )
 
-    async def _call(self, message: outbox.OutgoingMessage) -> int | None:
+    async def _call_following_moves(
+        self, message: outbox.OutgoingMessage
+    ) -> tuple[int | None, int | None]:
+        """Send to the chat's current id; a group upgraded to a supergroup (400 with
+        `migrate_to_chat_id`) is sent to again at its new id, which is remembered."""
+        destination = final_destination(self.chat_moves, message.chat_id)
+        try:
+            sent_id = await self._call(message, destination)
+        except ChatMigrated as error:
+            destination = int(error.new_chat_id)
+            self.chat_moves[message.chat_id] = destination
+            logger.warning("chat %s moved to %s; sending there", message.chat_id, destination)
+            sent_id = await self._call(message, destination)
+        return sent_id, destination if destination != message.chat_id else None
+
+    async def _send_text(
+        self, chat_id: int, text: str, parse_mode: Any, reply_markup: Any
+    ) -> Message | bool:
+        """A text message in pieces that each fit Telegram's limit; the buttons go on the
+        last piece, whose id is the message's (a card is edited there)."""
+        pieces = self._pieces(text, parse_mode, MESSAGE_LIMIT)
+        result: Message | bool = False
+        for number, piece in enumerate(pieces, start=1):
+            result = await self.bot.send_message(
+                chat_id,
+                piece,
+                parse_mode=parse_mode,
+                reply_markup=reply_markup if number == len(pieces) else None,
+                disable_web_page_preview=True,
+            )
+        return result
+
+    def _caption_pieces(self, caption: Any, parse_mode: Any) -> tuple[str | None, list[str]]:
+        if not caption:
+            return None, []
+        pieces = self._pieces(str(caption), parse_mode, CAPTION_LIMIT)
+        return pieces[0], pieces[1:]
+
+    def _pieces(self, text: str, parse_mode: Any, limit: int) -> list[str]:
+        html_mode = str(parse_mode or "").upper() == "HTML"
+        if fits(text, limit, html_mode=html_mode):
+            return [text]
+        continued = self.services.catalogue.render(language_of_text(text), CONTINUED_KEY)
+        if not html_mode:
+            continued = visible_text(continued)
+        return split_html(text, continued, limit, html_mode=html_mode)
+
+    async def _call(
+        self, message: outbox.OutgoingMessage, chat_id: int | None = None
+    ) -> int | None:
+        chat_id = message.chat_id if chat_id is None else chat_id
         payload = message.payload
         reply_markup = keyboard_of(payload.get("reply_markup"), self.bot)
         parse_mode = payload.get("parse_mode")
         result: Message | bool
         if message.method == "sendMessage":
-            result = await self.bot.send_message(
-                message.chat_id,
-                payload["text"],
-                parse_mode=parse_mode,
-                reply_markup=reply_markup,
-                disable_web_page_preview=True,
-            )
+            result = await self._send_text(chat_id, payload["text"], parse_mode, reply_markup)
         elif message.method == "editMessageText":
+            html_mode = str(parse_mode or "").upper() == "HTML"
             result = await self.bot.edit_message_text(
-                payload["text"],
-                chat_id=message.chat_id,
+                # An edit cannot become two messages: it keeps what fits.
+                split_html(payload["text"], "", html_mode=html_mode)[0],
+                chat_id=chat_id,
                 message_id=int(payload["message_id"]),
                 parse_mode=parse_mode,
                 reply_markup=reply_markup
@@ -502,11 +610,15 @@ class OutboxSender:
             )
         elif message.method == "editMessageReplyMarkup":
             result = await self.bot.edit_message_reply_markup(
-                chat_id=message.chat_id,
+                chat_id=chat_id,
                 message_id=int(payload["message_id"]),
                 reply_markup=reply_markup
                 if isinstance(reply_markup, InlineKeyboardMarkup)
                 else None,
+            )
+        elif message.method == "deleteMessages":
+            result = await self.bot.delete_messages(
+                message.chat_id, [int(i) for i in payload["message_ids"]]
             )
         elif message.method in ("sendDocument", "sendPhoto"):
             key = "document" if message.method == "sendDocument" else "photo"
@@ -517,22 +629,40 @@ class OutboxSender:
                 media = InputFile(
                     base64.b64decode(file_spec["base64"]), filename=file_spec["filename"]
                 )
+            caption, overflow = self._caption_pieces(payload.get("caption"), parse_mode)
             if key == "document":
                 result = await self.bot.send_document(
-                    message.chat_id,
+                    chat_id,
                     media,
-                    caption=payload.get("caption"),
+                    caption=caption,
                     parse_mode=parse_mode,
                     reply_markup=reply_markup,
                 )
             else:
                 result = await self.bot.send_photo(
-                    message.chat_id,
+                    chat_id,
                     media,
                     caption=payload.get("caption"),
                     parse_mode=parse_mode,
                     reply_markup=reply_markup,
                 )
+            for piece in overflow:  # the rest of a caption over 1,024, right below it
+                await self.bot.send_message(chat_id, piece, parse_mode=parse_mode)
+        elif message.method == "sendMediaGroup":
+            # An album (the /results charts): its first message's id stands for it.
+            album = await self.bot.send_media_group(
+                chat_id,
+                [
+                    InputMediaPhoto(
+                        base64.b64decode(item["base64"]),
+                        caption=item.get("caption"),
+                        parse_mode=item.get("parse_mode"),
+                        filename=item["filename"],
+                    )
+                    for item in payload["media"]
+                ],
+            )
+            return album[0].message_id if album else None
         else:
             raise ValueError(f"unknown outbox method {message.method}")
         return result.message_id if isinstance(result, Message) else None

@@ -36,6 +36,13 @@ OPTIONAL_PARAMETERS = frozenset(
         "show_caption_above_media",
     }
 )
+# Parameters that mean nothing to a method that sends no text, which python-telegram-bot's
+# defaults still add (parse_mode on editMessageReplyMarkup): droppable there only.
+MEANINGLESS_FOR = {
+    "editMessageReplyMarkup": frozenset({"parse_mode"}),
+    "deleteMessage": frozenset({"parse_mode"}),
+    "answerCallbackQuery": frozenset({"parse_mode"}),
+}
 _NOT_SUPPORTED = re.compile(r"\b([a-z_][a-z0-9_]*)(?:\.[a-z0-9_.]+)? is not supported", re.I)
 _TOO_LONG = ("message is too long", "caption is too long", "text is too long")
 
@@ -45,7 +52,7 @@ def description_of(error: TelegramError) -> str:
     return str(error.message)[:200]
 
 
-def unsupported_parameter(error: TelegramError) -> str | None:
+def unsupported_parameter(error: TelegramError, method: str = "") -> str | None:
     """The optional parameter a 400 says the server does not support, if that is the cause."""
     if not isinstance(error, BadRequest):
         return None
@@ -53,7 +60,8 @@ def unsupported_parameter(error: TelegramError) -> str | None:
     if match is None:
         return None
     name = match.group(1).lower()
-    return name if name in OPTIONAL_PARAMETERS else None
+    droppable = OPTIONAL_PARAMETERS | MEANINGLESS_FOR.get(method, frozenset())
+    return name if name in droppable else None
 
 
 def is_too_long(error: TelegramError) -> bool:
@@ -72,15 +80,18 @@ class TolerantRequest(HTTPXRequest):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.refused = set()
+        self.refused = set()  # optional parameters, for every method
+        self.refused_for: dict[str, set[str]] = {}  # meaningless ones, per method
 
-    def _without(self, request_data: RequestData | None) -> RequestData | None:
-        if request_data is None or not self.refused:
+    def _dropped(self, method: str) -> set[str]:
+        return self.refused | self.refused_for.get(method, set())
+
+    def _without(self, request_data: RequestData | None, method: str) -> RequestData | None:
+        dropped = self._dropped(method)
+        if request_data is None or not dropped:
             return request_data
         kept: list[RequestParameter] = [
-            parameter
-            for parameter in request_data._parameters
-            if parameter.name not in self.refused
+            parameter for parameter in request_data._parameters if parameter.name not in dropped
         ]
         return RequestData(kept)
 
@@ -92,9 +103,10 @@ class TolerantRequest(HTTPXRequest):
         *args: Any,
         **kwargs: Any,
     ) -> tuple[int, bytes]:
-        for _ in range(len(OPTIONAL_PARAMETERS) + 1):
+        api_method = url.rsplit("/", 1)[-1]
+        for _ in range(len(OPTIONAL_PARAMETERS) + 2):
             code, body = await super().do_request(
-                url, method, self._without(request_data), *args, **kwargs
+                url, method, self._without(request_data, api_method), *args, **kwargs
             )
             if code != 400 or request_data is None:
                 return code, body
@@ -102,13 +114,17 @@ class TolerantRequest(HTTPXRequest):
                 description = str(json.loads(body).get("description", ""))
             except ValueError:
                 return code, body
-            name = unsupported_parameter(BadRequest(description))
-            if name is None or name in self.refused or name not in request_data.parameters:
+            name = unsupported_parameter(BadRequest(description), api_method)
+            dropped = self._dropped(api_method)
+            if name is None or name in dropped or name not in request_data.parameters:
                 return code, body
             logger.warning(
                 "%s refused an optional parameter (%s); resending without it",
-                url.rsplit("/", 1)[-1],
+                api_method,
                 description[:200],
             )
-            self.refused.add(name)
+            if name in OPTIONAL_PARAMETERS:
+                self.refused.add(name)
+            else:
+                self.refused_for.setdefault(api_method, set()).add(name)
         return code, body

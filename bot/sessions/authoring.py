@@ -29,6 +29,7 @@ from bot.engines.flows import (
     Text,
 )
 from bot.engines.roles import Role, may_act, roles_of
+from bot.engines.share_links import SESSION, StartLink
 from bot.members.demographics import GOVERNORATES, governorate_key
 from bot.sessions.lifecycle import SessionCancelled, SessionChanged, SessionNotFound
 from bot.sessions.organiser_input import (
@@ -285,7 +286,8 @@ class NewSessionFlow:
         except InvalidSessionInput as error:
             return Completion(Text(f"sessions.invalid.{error.reason}"))
         key = "sessions.new.published" if publish else "sessions.new.saved_draft"
-        return Completion(Text(key, {"session_id": view.id, "title": view.title_ar}))
+        link = StartLink(f"{SESSION}{view.id}")
+        return Completion(Text(key, {"session_id": view.id, "title": view.title_ar, "link": link}))
 
 
 class EditSessionFlow:

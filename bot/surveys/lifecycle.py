@@ -108,6 +108,10 @@ async def _get(uow: UnitOfWork, survey_id: int) -> Survey:
     return survey
 
 
+async def get_survey(uow: UnitOfWork, survey_id: int) -> SurveySummary:
+    return await _summary(uow, await _get(uow, survey_id))
+
+
 async def import_survey(
     uow: UnitOfWork,
     read: ReadForm,

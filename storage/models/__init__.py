@@ -7,6 +7,7 @@ from storage.models.moderation import CaseCardCopy, SpikeAlert, StaffName
 from storage.models.people import AuditEntry, Member, StaffRole
 from storage.models.runtime import (
     ChatLease,
+    ChatMove,
     FlowState,
     InboxUpdate,
     OutboxMessage,
@@ -23,6 +24,7 @@ __all__ = [
     "Broadcast",
     "CaseCardCopy",
     "ChatLease",
+    "ChatMove",
     "DialogueSession",
     "FlowState",
     "Grievance",

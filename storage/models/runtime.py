@@ -134,3 +134,14 @@ class ScheduledTask(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (Index("ix_tasks_due", "status", "due_at"),)
+
+
+class ChatMove(Base):
+    """A group chat Telegram moved to a new id (upgraded to a supergroup): everything for
+    the old id goes to the new one, across restarts, until the configuration names it."""
+
+    __tablename__ = "chat_moves"
+
+    old_chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    new_chat_id: Mapped[int] = mapped_column(BigInteger)
+    moved_at: Mapped[datetime] = mapped_column(UtcDateTime)

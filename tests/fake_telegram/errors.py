@@ -28,11 +28,19 @@ _DEFAULT_DESCRIPTIONS: dict[int, str] = {
 class BotApiError(Exception):
     """An error response of the Bot API (raised by handlers, rendered by the server)."""
 
-    def __init__(self, status: int, description: str, *, retry_after: int | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        description: str,
+        *,
+        retry_after: int | None = None,
+        parameters: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(f"{status} {description}")
         self.status = status
         self.description = description
         self.retry_after = retry_after
+        self.parameters = dict(parameters or {})
 
     def body(self) -> dict[str, Any]:
         """The JSON body Telegram would return for this error."""
@@ -41,8 +49,11 @@ class BotApiError(Exception):
             "error_code": self.status,
             "description": self.description,
         }
+        parameters = dict(self.parameters)
         if self.retry_after is not None:
-            body["parameters"] = {"retry_after": self.retry_after}
+            parameters["retry_after"] = self.retry_after
+        if parameters:
+            body["parameters"] = parameters
         return body
 
     @classmethod
@@ -70,6 +81,20 @@ def bad_request(reason: str) -> BotApiError:
 def blocked_by_user() -> BotApiError:
     """The 403 error Telegram returns when the user blocked the bot."""
     return BotApiError(403, BLOCKED_BY_USER)
+
+
+KICKED_FROM_GROUP = "Forbidden: bot was kicked from the supergroup chat"
+GROUP_UPGRADED = "Bad Request: group chat was upgraded to a supergroup chat"
+
+
+def group_upgraded(new_chat_id: int) -> BotApiError:
+    """The 400 Telegram returns for a group that became a supergroup."""
+    return BotApiError(400, GROUP_UPGRADED, parameters={"migrate_to_chat_id": new_chat_id})
+
+
+def kicked_from_group() -> BotApiError:
+    """The 403 Telegram returns once the bot was removed from a group."""
+    return BotApiError(403, KICKED_FROM_GROUP)
 
 
 def too_many_requests(retry_after: int) -> BotApiError:

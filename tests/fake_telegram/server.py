@@ -26,7 +26,15 @@ from urllib.parse import urlparse
 
 from aiohttp import web
 
-from .errors import NOT_MODIFIED, BotApiError, bad_request, blocked_by_user, too_many_requests
+from .errors import (
+    NOT_MODIFIED,
+    BotApiError,
+    bad_request,
+    blocked_by_user,
+    group_upgraded,
+    kicked_from_group,
+    too_many_requests,
+)
 from .faults import FaultPlan, FaultRule, SlidingWindowLimiter
 from .html_markup import html_error, visible_text
 from .params import read_parameters
@@ -168,6 +176,8 @@ class FakeBotApi:
         self._menu_buttons: dict[int | None, dict[str, Any]] = {}
         self._faults = FaultPlan()
         self._blocked_chats: set[int] = set()
+        self._migrated_chats: dict[int, int] = {}  # group → the supergroup it became
+        self._kicked_from: set[int] = set()
         self._global_limiter: SlidingWindowLimiter | None = None
         self._per_chat_rate: float | None = None
         self._chat_limiters: dict[int, SlidingWindowLimiter] = {}
@@ -371,6 +381,10 @@ class FakeBotApi:
             raise injected
         if chat_id is not None and chat_id in self._blocked_chats and _is_chat_write(method):
             raise blocked_by_user()
+        if chat_id is not None and chat_id in self._migrated_chats and _is_chat_write(method):
+            raise group_upgraded(self._migrated_chats[chat_id])
+        if chat_id is not None and chat_id in self._kicked_from and _is_chat_write(method):
+            raise kicked_from_group()
         if not _is_message_send(method):
             return
         now = time.monotonic()
@@ -989,6 +1003,17 @@ class FakeBotApi:
         """Act as if the user blocked the bot: send*/edit* to ``chat_id`` get 403."""
         with self._lock:
             self._blocked_chats.add(chat_id)
+
+    def upgrade_group(self, chat_id: int, new_chat_id: int) -> None:
+        """Act as if the group became a supergroup: writes to ``chat_id`` get 400 with
+        ``migrate_to_chat_id``."""
+        with self._lock:
+            self._migrated_chats[chat_id] = new_chat_id
+
+    def remove_bot_from(self, chat_id: int) -> None:
+        """Act as if the bot was removed from the group: writes to ``chat_id`` get 403."""
+        with self._lock:
+            self._kicked_from.add(chat_id)
 
     def unblock_chat(self, chat_id: int) -> None:
         """Undo :meth:`block_chat`."""

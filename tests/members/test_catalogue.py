@@ -26,7 +26,7 @@ ALL_KEYS = sorted(set().union(*(set(s) for s in SOURCES.values())))
 
 PARSER = Environment()
 PARSER.filters.update(
-    {name: str for name in ("datetime", "date", "time", "number", "counted", "listing")}
+    {name: str for name in ("datetime", "date", "time", "number", "counted", "listing", "link")}
 )
 
 

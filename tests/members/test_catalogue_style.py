@@ -24,7 +24,8 @@ TEMPLATE_CODE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.S)
 TYPED_BACK = re.compile(r"<code>.*?</code>|<a [^>]*>", re.S)
 ENTITY = re.compile(r"&[a-z]+;")
 LATIN_NUMBER = re.compile(r"[A-Za-z0-9_./#$+-]*[0-9][A-Za-z0-9_./#$+-]*")
-CODE_WITH_LETTERS = re.compile(r"[A-Za-z]{2,}|[A-Z]+-|-[A-Z]")
+# Codes (GR-…, S12-…) and ISO 216 paper sizes (A4) are names, written as the world writes them.
+CODE_WITH_LETTERS = re.compile(r"[A-Za-z]{2,}|[A-Z]+-|-[A-Z]|^[AB][0-9]\.?$")
 ARABIC_INDIC = re.compile(r"[٠-٩۰-۹]")
 
 
@@ -64,6 +65,7 @@ def test_arabic_prose_uses_the_arabic_comma() -> None:
         ("a 5 b", ["5"]),
         ("<code>/feedback 12</code> GR-7K3M-Q2XA S12-K7MXPA", []),
         ("{{ count|number }} ٥ و(1/12)", ["1/12"]),
+        ("ملصق بحجم A4. و4 نسخ", ["4"]),
     ],
 )
 def test_the_digit_check_finds_latin_numbers_in_prose(source: str, expected: list[str]) -> None:

@@ -30,6 +30,7 @@ ON_DUTY, OFF_DUTY, ADMIN, MEMBER = 9861, 9862, 9863, 7861
 ESCALATED = "past its target"
 PLACEHOLDER = "example entries"
 PLACEHOLDER_AR = "دليل جهات الإحالة"
+NUDGED = "ولم يتولّه أحد"  # the group's nudge (a card may show ⏰ once overdue, too)
 
 
 async def test_an_urgent_case_past_its_target_is_escalated_once_to_on_duty_staff_and_admins(
@@ -62,7 +63,7 @@ async def test_an_urgent_case_past_its_target_is_escalated_once_to_on_duty_staff
             return sum(
                 1
                 for m in fake_api.messages_to(GROUP_ID)
-                if "⏰" in m.content and urgent in m.content
+                if NUDGED in m.content and urgent in m.content
             )
 
         async def nudged(times: int) -> bool:
@@ -83,7 +84,8 @@ async def test_an_urgent_case_past_its_target_is_escalated_once_to_on_duty_staff
 
         async def ordinary_nudged() -> bool:
             return any(
-                "⏰" in m.content and ordinary in m.content for m in fake_api.messages_to(GROUP_ID)
+                NUDGED in m.content and ordinary in m.content
+                for m in fake_api.messages_to(GROUP_ID)
             )
 
         await wait_until(ordinary_nudged)

@@ -4,6 +4,7 @@ clear line; `new-key` makes one; a wrong old key during rotation changes nothing
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
@@ -78,3 +79,28 @@ async def test_a_wrong_old_key_during_rotation_changes_nothing(
     assert FieldCipher([new]).open(stored) == "Plaintext-marker-rotation"
     await database.dispose()
     configure(None)
+
+
+@pytest.mark.parametrize("new_key", ["Mosul2025", "%%%not-base64%%%", "a,b"])
+def test_rotation_to_a_weak_or_malformed_new_key_is_refused_in_one_line_and_changes_nothing(
+    tmp_path: pytest.TempPathFactory,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    new_key: str,
+) -> None:
+    database = f"{tmp_path}/keys.db"
+    real = Fernet.generate_key().decode()
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{database}")
+    monkeypatch.setenv("DATA_KEY", real)
+    monkeypatch.setenv("NEW_DATA_KEY", new_key)
+    monkeypatch.setenv("BOT_TOKEN", "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11")
+    assert main(["rotate-key"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "\n" not in error and "NEW_DATA_KEY" in error
+    assert not Path(database).exists()  # refused before the database was opened
+
+
+def test_a_weak_first_key_before_an_old_one_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_settings({"DATA_KEY": f"Mosul2025,{Fernet.generate_key().decode()}"}, env_file=None)
+    assert "\n" not in str(refused.value) and "new-key" in str(refused.value)

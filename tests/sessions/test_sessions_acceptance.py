@@ -87,9 +87,12 @@ async def test_an_organiser_publishes_in_arabic_and_the_session_runs_end_to_end(
         assert session is not None
         session_id, starts_at = session.id, session.starts_at
         assert (session.capacity, session.status, session.title_ar) == (3, "published", TITLE_AR)
+    link = f"https://t.me/{bot.api.bot_user['username']}?start=s{session_id}"
     assert published.content == text(
-        "ar", "sessions.new.published", session_id=session_id, title=TITLE_AR
+        "ar", "sessions.new.published", session_id=session_id, title=TITLE_AR, link=link
     )
+    # The full link, tappable, on its own line with no direction marks to copy along.
+    assert f'\n<a href="{link}">{link}</a>\n' in published.content
     assert starts_at.astimezone(BAGHDAD).strftime("%H:%M") == "17:00"
 
     # Members fill the three seats; the fourth and fifth go on the waiting list.
@@ -119,17 +122,20 @@ async def test_an_organiser_publishes_in_arabic_and_the_session_runs_end_to_end(
                 title=TITLE_AR,
             ),
         )
-        ticket = await member.reply()
         if n < 3:
+            # The ticket, its QR image and the calendar file, in whatever order they land.
+            sent = await member.replies(3)
+            [ticket] = [m for m in sent if m.kind == "text"]
+            [photo] = [m for m in sent if m.kind == "photo"]
+            [calendar] = [m for m in sent if m.kind == "document"]
             assert ticket.content.startswith("✅") and "<code>" in ticket.content
-            photo, calendar = await member.replies(2)
-            assert photo.kind == "photo" and photo.document_bytes
+            assert photo.document_bytes
             assert calendar.document_name == f"session-{session_id}.ics"
             assert calendar.document_bytes is not None
             ics = calendar.document_bytes.decode()
             assert "TZID=Asia/Baghdad" in ics and "BEGIN:VTIMEZONE" in ics
         else:
-            assert "⏳" in ticket.content
+            assert "⏳" in (await member.reply()).content
     rows = await registrations(bot.db, session_id)
     assert [status for _, status, _ in rows] == ["confirmed"] * 3 + ["waiting"] * 2
     codes = {uid: code for uid, _, code in rows if uid is not None}
@@ -191,7 +197,10 @@ async def test_an_organiser_publishes_in_arabic_and_the_session_runs_end_to_end(
 
     # The export opens with correct Arabic, in CSV (UTF-8 with BOM) and XLSX.
     organiser.command(f"/attendees {session_id}")
-    summary, csv_file, xlsx_file = await organiser.replies(3)
+    sent = {m.document_name or "text": m for m in await organiser.replies(3)}  # any order
+    summary = sent["text"]
+    csv_file = sent[f"session-{session_id}-attendees.csv"]
+    xlsx_file = sent[f"session-{session_id}-attendees.xlsx"]
     assert codes[1001] in summary.content and codes[1004] in summary.content
     assert csv_file.document_bytes is not None and csv_file.document_bytes.startswith(
         b"\xef\xbb\xbf"

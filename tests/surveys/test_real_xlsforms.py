@@ -5,6 +5,7 @@ and row."""
 
 from __future__ import annotations
 
+import html
 import re
 from pathlib import Path
 from typing import Any
@@ -225,6 +226,16 @@ async def run_form(bot: BotHarness, path: Path, user_id: int, language: str) -> 
     assert stored is not None
     if stored.step != SUBMIT_STEP:
         assert len(answered) == QUESTIONS
+    # Each question was asked in the member's language (the form's own where it lacks it).
+    form = await answerer.form(survey_id)
+    shown = html.unescape(" ".join(m.content for m in user.messages()))
+    for step in answered:
+        parsed = parse_step(form, step)
+        assert parsed is not None
+        wording = form.questions[parsed[0]].labels.get(language, "")
+        fixed = " ".join(wording.split("${")[0].split())[:25].strip(" *_")
+        if fixed and not any(mark in fixed for mark in "*_#<>[]"):
+            assert fixed in " ".join(shown.split()), (step, fixed)
     return answered
 
 

@@ -9,7 +9,7 @@ import dataclasses
 import re
 import struct
 import unicodedata
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,6 +17,7 @@ from sqlalchemy import insert
 
 from bot.engines.charts import MAX_HEIGHT_PX, WIDTH_PX, for_display
 from bot.engines.disclosure import Figure, Mark, wording
+from bot.grievances.stats import Trend, trend_chart_png
 from bot.surveys.album import (
     CAPTION_LIMIT,
     ChartPhoto,
@@ -229,3 +230,18 @@ def test_arabic_chart_text_is_a_right_to_left_paragraph() -> None:
     rows = [ChartRow("x", "<5", None)] * 40
     parts = split_rows(rows, ChartWords("t", "s", "f", False))
     assert len(parts) > 1 and sum(len(part) for part in parts) == 40
+
+
+def test_the_stats_trend_chart_shares_the_phone_canvas() -> None:
+    """/stats draws with the same engine: 1080 px square, Arabic mirrored."""
+    weeks = tuple(date(2026, 9, 7) + timedelta(weeks=index) for index in range(12))
+    trend = Trend("anbar", weeks, {"security": (None, 5, 6, 0, None, 9, 13, 8, 7, 5, None, 6)})
+    for right_to_left in (True, False):
+        png = trend_chart_png(
+            trend,
+            {"security": "الأمن"},
+            title="عنوان",
+            caption="ملاحظة",
+            right_to_left=right_to_left,
+        )
+        assert png_size(png) == (WIDTH_PX, WIDTH_PX)

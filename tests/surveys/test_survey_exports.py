@@ -203,3 +203,47 @@ async def import_household(bot: BotHarness) -> int:
         path = Path(folder) / "household.xlsx"
         path.write_bytes(HOUSEHOLD)
         return await import_form(bot, path)
+
+
+def test_moments_become_local_date_time_cells_and_text_stays_text() -> None:
+    from bot.engines.disclosure import Wording
+    from bot.surveys.exports import responses_csv, responses_xlsx
+    from bot.surveys.lifecycle import SurveyStatus, SurveySummary
+    from bot.surveys.results import NOT_GIVEN, Respondent, ResponseRow, compute_results
+    from bot.surveys.xlsform.reading import read_xlsform
+    from tests.surveys.test_xlsform_features import book
+
+    form = read_xlsform(
+        book(
+            {
+                "survey": [
+                    ["type", "name", "label::en"],
+                    ["start", "start", ""],
+                    ["end", "end", ""],
+                    ["datetime", "visit", "When?"],
+                    ["text", "code", "Code?"],
+                ]
+            }
+        )
+    ).form
+    answers = {
+        "start": "2025-03-02T00:05:07.250+03:00",
+        "end": "2025-03-01T21:09:00.000+00:00",
+        "visit": "2025-03-01T09:15:00",
+        "code": "@SUM(A1:A9)",
+    }
+    row = ResponseRow("a" * 32, datetime(2025, 3, 1, 21, 10, tzinfo=BAGHDAD), answers)
+    when = datetime(2025, 3, 1, tzinfo=BAGHDAD)
+    summary = SurveySummary(1, "f", "F", "ف", SurveyStatus.OPEN, 1, when, None, None)
+    blank = dict.fromkeys(("governorate", "gender", "age_group"), NOT_GIVEN)
+    results = compute_results(summary, form, [Respondent(row, blank)])
+    content = responses_xlsx(results, "en", {}, Wording("<5", "hidden"), timezone=BAGHDAD)
+    sheet = load_workbook(io.BytesIO(content))["responses"]
+    cells = {sheet.cell(1, c).value: sheet.cell(2, c) for c in range(1, sheet.max_column + 1)}
+    assert cells["start"].is_date and cells["start"].value == datetime(2025, 3, 2, 0, 5, 7)
+    assert cells["end"].value == datetime(2025, 3, 2, 0, 9)  # UTC shown in TIMEZONE
+    assert cells["visit"].value == datetime(2025, 3, 1, 9, 15)  # typed local time, kept
+    assert cells["code"].data_type == "s" and cells["code"].value == "@SUM(A1:A9)"
+    assert cells["_submission_time"].value == datetime(2025, 3, 1, 21, 10)
+    text = responses_csv(results, timezone=BAGHDAD).decode("utf-8-sig")
+    assert "2025-03-02 00:05" in text and "'@SUM(A1:A9)" in text
