@@ -324,6 +324,9 @@ async def forget_chat(session: AsyncSession, chat_id: int, now: datetime) -> Non
 # delivered, so that a reply to that message can be traced to its subject for as long as
 # the subject wants (the outbox row itself is scrubbed after the de-duplication window).
 LINK_FIELD = "link"
+# ``"prompt_of": {"user": id, "version": n}``: this message shows that version of the
+# member's flow question; its id is noted on the flow once it is sent (storage/flows.py).
+PROMPT_FIELD = "prompt_of"
 LINK_PREFIX = "sent:"
 
 

@@ -9,8 +9,9 @@ earlier question is recognised as stale and changes nothing.
 Controls understood by every flow: `back` (previous question), `skip` (optional question),
 `done` (finish a multi-select or a multi-message answer).
 
-No dead keyboards: the engine remembers which Telegram message showed the current question
-(`PROMPT_MESSAGE` in the answers), and every reply says which question it leaves behind
+No dead keyboards: the engine knows which Telegram message showed the current question
+(noted on the flow when that message's delivery is recorded, `storage.flows.PromptShown`),
+and every reply says which question it leaves behind
 (`FlowReply.previous`), so the handler can take that question's buttons away and, for an
 answer given with a button, write the answer under it.
 """
@@ -27,7 +28,7 @@ from storage.database import UnitOfWork
 
 HISTORY = "_history"
 SELECTED = "_selected"
-PROMPT_MESSAGE = "_prompt_message"
+PROMPT_MESSAGE = "_prompt_message"  # where flows saved before migration 0042 noted it
 CONTROL_PREFIX = "~"
 BACK = "~back"
 SKIP = "~skip"
@@ -234,24 +235,20 @@ async def current_prompt(
         await flow_store.clear_flow(uow.session, user_id)
         return None
     await _prepare(flow, uow, stored.data)
-    shown = stored.data.get(PROMPT_MESSAGE)
     return FlowReply(
         stored.flow,
         stored.version,
         prompt=flow.prompt(stored.step, stored.data),
-        previous=Answered(shown if isinstance(shown, int) else None),  # shown afresh below
+        previous=Answered(prompt_message(stored)),  # shown afresh below
     )
 
 
-async def remember_prompt_message(
-    uow: UnitOfWork, user_id: int, version: int, message_id: int
-) -> None:
-    """Note which message shows the question of `version`, so its buttons can be removed."""
-    stored = await flow_store.load_flow(uow.session, user_id)
-    if stored is None or stored.version != version:
-        return  # the member has moved on meanwhile
-    data = {**stored.data, PROMPT_MESSAGE: message_id}
-    await flow_store.replace_data(uow.session, user_id, version, data)
+def prompt_message(stored: flow_store.StoredFlow) -> int | None:
+    """The message that shows the flow's current question, if known."""
+    if stored.prompt_message_id is not None:
+        return stored.prompt_message_id
+    shown = stored.data.get(PROMPT_MESSAGE)
+    return shown if isinstance(shown, int) else None
 
 
 def _by_button(given: FlowInput) -> bool:
@@ -291,8 +288,7 @@ async def handle_input(
     step = stored.step
     await _prepare(flow, uow, data)
     prompt = flow.prompt(step, data)
-    shown = data.get(PROMPT_MESSAGE)
-    left_behind = Answered(shown if isinstance(shown, int) else None)
+    left_behind = Answered(prompt_message(stored))
 
     if version is not None and version != stored.version:
         return FlowReply(

@@ -33,6 +33,7 @@ from bot.engines.outbox import PRIORITY_STAFF, queue_text
 from bot.runtime.context import CURRENT_UPDATE, HiwarApplication, Services, UpdateScope
 from bot.runtime.reply_lane import PlannedReply, ReplyLane, WrittenReplies
 from bot.runtime.scheduler import failed_update_keep
+from bot.runtime.sender import DeliveryOutcome
 from storage import inbox
 from storage.errors import is_database_unavailable
 
@@ -50,6 +51,25 @@ def chat_key_of(update: Update) -> int:
     if update.effective_user is not None:
         return update.effective_user.id
     return 0
+
+
+def chat_key_of_payload(payload: dict[str, Any]) -> int | None:
+    """`chat_key_of` read straight off an update's JSON, for the kinds the bot asks for
+    (no python-telegram-bot objects built: the receiver does this for every update); None
+    for any other shape."""
+    for kind in ("message", "edited_message"):
+        part = payload.get(kind)
+        if isinstance(part, dict):
+            chat = part.get("chat")
+            found = chat.get("id") if isinstance(chat, dict) else None
+            return found if isinstance(found, int) else None
+    query = payload.get("callback_query")
+    if isinstance(query, dict):
+        message = query.get("message")
+        holder = message.get("chat") if isinstance(message, dict) else query.get("from")
+        found = holder.get("id") if isinstance(holder, dict) else None
+        return found if isinstance(found, int) else None
+    return None
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -263,8 +283,13 @@ class InboxProcessor:
         self, stored: inbox.StoredUpdate, scope: UpdateScope, language_is_current: bool
     ) -> WrittenReplies | None:
         """Run the handlers; commit their effects, replies and the mark together."""
+        results: list[DeliveryOutcome] = []
         try:
             async with self.services.database.hold_transaction() as held:
+                if self.lane.results_waiting:
+                    # First, so that this update sees them (e.g. which message shows the
+                    # question it answers); they need no transaction of their own.
+                    results = await self.lane.record_results(await held.begin())
                 update = Update.de_json(stored.payload, self.application.bot)
                 sender = update.effective_user
                 if language_is_current and sender is not None and sender.id == stored.chat_key:
@@ -277,6 +302,7 @@ class InboxProcessor:
                 written = await self.lane.write(uow, scope.replies)
                 await inbox.mark_done(uow.session, stored.update_id, self.services.clock.now())
                 await held.commit()
+                results = []
                 return written
         except inbox.UpdateAlreadyHandled:
             logger.info("update %s was handled before; skipped", stored.update_id)
@@ -291,6 +317,9 @@ class InboxProcessor:
                 scope.failed = True
                 scope.error_type = scope.error_type or type(error).__name__
             return None
+        finally:
+            if results:
+                self.lane.results_not_written(results)  # rolled back: the next one writes them
 
     async def _fail(
         self, stored: inbox.StoredUpdate, scope: UpdateScope, chat_id: int | None

@@ -23,16 +23,17 @@ from telegram.error import BadRequest, Conflict, NetworkError, RetryAfter, Timed
 
 from bot.engines.roles import list_staff
 from bot.runtime.context import Services
-from bot.runtime.inbox_processor import chat_key_of
+from bot.runtime.inbox_processor import chat_key_of, chat_key_of_payload
 from bot.runtime.sender import retry_after_seconds
 from bot.runtime.staff_destinations import tell_admins
-from bot.runtime.telegram_api import HANDLED_UPDATE_TYPES, description_of
+from bot.runtime.telegram_api import HANDLED_UPDATE_TYPES, call_api, description_of
 from storage import inbox
 from storage.errors import is_database_unavailable
 
 logger = logging.getLogger(__name__)
 MAX_UPDATE_ID = 2**63  # the inbox keeps update ids in a signed 64-bit column
 CONFIG_ERROR_RETRY_SECONDS = 30.0  # a 400 from getUpdates is configuration: retry slowly
+POLL_READ_MARGIN_SECONDS = 10.0  # a long poll's answer may take this much past its timeout
 
 
 async def store_updates(services: Services, items: list[inbox.IncomingUpdate]) -> None:
@@ -47,9 +48,17 @@ async def store_updates(services: Services, items: list[inbox.IncomingUpdate]) -
         await uow.commit()
 
 
-def incoming_from_payload(payload: dict[str, Any], bot: Bot) -> inbox.IncomingUpdate:
-    update = Update.de_json(payload, bot)
-    return inbox.IncomingUpdate(update.update_id, chat_key_of(update), payload)
+def incoming_from_payload(
+    payload: dict[str, Any], bot: Bot, *, check: bool = False
+) -> inbox.IncomingUpdate:
+    """An update as stored. From getUpdates (Telegram's own JSON) its chat is read off the
+    JSON; `check` (a webhook body, which anyone could post) decodes it fully first."""
+    update_id = payload.get("update_id")
+    chat_key = None if check else chat_key_of_payload(payload)
+    if chat_key is None or not isinstance(update_id, int):
+        update = Update.de_json(payload, bot)
+        update_id, chat_key = update.update_id, chat_key_of(update)
+    return inbox.IncomingUpdate(update_id, chat_key, payload)
 
 
 class PollingReceiver:
@@ -72,10 +81,17 @@ class PollingReceiver:
         failures = 0
         while not stop.is_set():
             try:
-                updates = await self.bot.get_updates(
-                    offset=self.offset,
-                    timeout=self.poll_timeout,
-                    allowed_updates=list(HANDLED_UPDATE_TYPES),
+                # As JSON: the updates are stored as they came, and decoded once, by the
+                # inbox processor (python-telegram-bot's get_updates builds every object).
+                updates = await call_api(
+                    self.bot,
+                    "getUpdates",
+                    {
+                        "offset": self.offset,
+                        "timeout": self.poll_timeout,
+                        "allowed_updates": list(HANDLED_UPDATE_TYPES),
+                    },
+                    read_timeout=self.poll_timeout + POLL_READ_MARGIN_SECONDS,
                 )
                 failures = 0
             except RetryAfter as error:
@@ -99,11 +115,9 @@ class PollingReceiver:
                 continue
             if not updates:
                 continue
-            items = [
-                inbox.IncomingUpdate(u.update_id, chat_key_of(u), u.to_dict()) for u in updates
-            ]
+            items = [incoming_from_payload(payload, self.bot) for payload in updates]
             await self._store_until_done(items, stop)
-            self.offset = updates[-1].update_id + 1
+            self.offset = max(item.update_id for item in items) + 1
             self.on_stored({item.chat_key for item in items})
 
     async def _alert_admins(self, description: str) -> None:
@@ -188,7 +202,7 @@ class WebhookReceiver:
             update_id = payload.get("update_id") if isinstance(payload, dict) else None
             if not isinstance(update_id, int) or not 0 <= update_id < MAX_UPDATE_ID:
                 raise ValueError("not an update")
-            item = incoming_from_payload(payload, self.bot)
+            item = incoming_from_payload(payload, self.bot, check=True)
         except Exception as error:
             # A malformed body behind the right secret: counted and logged by the kind of
             # error only, never its content (it may hold a member's words).

@@ -24,7 +24,6 @@ from telegram import (
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
 
-from bot.engines import flows
 from bot.engines.flows import BACK, DONE, SKIP, Answered, FlowReply, Prompt, Text
 from bot.engines.outbox import Button
 from bot.engines.share_links import StartLink
@@ -32,6 +31,8 @@ from bot.runtime.context import HiwarContext, current_scope
 from bot.runtime.long_messages import send_in_pieces
 from bot.runtime.reply_lane import OnSent, PlannedReply
 from messages import Catalogue
+from storage import flows as flow_store
+from storage import outbox
 
 logger = logging.getLogger(__name__)
 
@@ -153,9 +154,12 @@ async def send_html(
     reply_markup: InlineKeyboardMarkup | None = None,
     *,
     on_sent: OnSent | None = None,
+    prompt_of: dict[str, int] | None = None,
 ) -> None:
     """Reply in the chat of `update`, unless flood control has gone quiet. `on_sent` is
-    called with the sent message's id once it is sent."""
+    called with the sent message's id once it is sent; `prompt_of` (member, flow version)
+    says the message shows that flow question: its id is noted with its delivery result,
+    in the same transaction, even when it is sent after a restart."""
     scope = current_scope()
     chat = update.effective_chat
     if chat is None or (scope is not None and scope.quiet):
@@ -165,6 +169,8 @@ async def send_html(
     payload: dict[str, Any] = {"text": text, "parse_mode": ParseMode.HTML}
     if reply_markup is not None:
         payload["reply_markup"] = reply_markup.to_dict()
+    if prompt_of is not None:
+        payload[outbox.PROMPT_FIELD] = prompt_of
     if planned(chat.id, "sendMessage", payload, on_sent):
         return
     try:
@@ -182,6 +188,11 @@ async def send_html(
         return
     if on_sent is not None:
         await on_sent(message.message_id)
+    if prompt_of is not None:
+        shown = flow_store.PromptShown(prompt_of["user"], prompt_of["version"], message.message_id)
+        async with ctx.services.database.unit_of_work() as uow:
+            await flow_store.note_prompts_shown(uow.session, [shown])
+            await uow.commit()
 
 
 async def say(
@@ -258,15 +269,6 @@ async def remove_buttons(ctx: HiwarContext, chat_id: int, message_id: int) -> No
         )
     except BadRequest as error:
         logger.debug("message %s kept its buttons: %s", message_id, error)
-
-
-async def _remember(update: Update, ctx: HiwarContext, version: int, message_id: int) -> None:
-    user = update.effective_user
-    if user is None:
-        return
-    async with ctx.services.database.unit_of_work() as uow:
-        await flows.remember_prompt_message(uow, user.id, version, message_id)
-        await uow.commit()
 
 
 async def send_file(
@@ -391,9 +393,6 @@ async def show_flow_reply(update: Update, ctx: HiwarContext, reply: FlowReply) -
             return
         except BadRequest:
             pass  # too old to edit: send it afresh
-    version = reply.version
-
-    async def remember(message_id: int) -> None:
-        await _remember(update, ctx, version, message_id)
-
-    await send_html(update, ctx, text, keyboard, on_sent=remember)
+    user = update.effective_user
+    shown = None if user is None else {"user": user.id, "version": reply.version}
+    await send_html(update, ctx, text, keyboard, prompt_of=shown)

@@ -27,8 +27,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter
-
 from bot.runtime.context import Services
 from bot.runtime.sender import (
     RECORD_BATCH,
@@ -36,8 +34,7 @@ from bot.runtime.sender import (
     GlobalPace,
     OutboxSender,
     OutcomeRecorder,
-    queue_failure_notice,
-    retry_after_seconds,
+    write_outcomes,
 )
 from storage import outbox
 from storage.database import UnitOfWork
@@ -66,61 +63,48 @@ class PlannedReply:
 
 
 class LaneRecorder(OutcomeRecorder):
-    """Results of sent replies, written by the next transaction that commits anyway (the
-    next update's, see `record_in`) or else by a group commit of their own."""
+    """Results of sent replies, written by the next update's transaction (`record_in`, at
+    its start, so the chat's next update sees them: the question message it retires) or
+    else by a group commit of their own. A result is taken by one transaction at a time and
+    forgotten once that transaction commits; if it rolls back, the next one takes it."""
+
+    def __init__(self, services: Services, owner: str, *, spacing: float) -> None:
+        super().__init__(services, owner, spacing=spacing)
+        self._taken: set[int] = set()
 
     def take(self) -> list[DeliveryOutcome]:
-        return list(self._buffer[:RECORD_BATCH])
+        batch = [item for item in self._buffer if id(item) not in self._taken][:RECORD_BATCH]
+        self._taken.update(id(item) for item in batch)
+        return batch
+
+    def release(self, batch: list[DeliveryOutcome]) -> None:
+        """`batch` was not written after all (its transaction rolled back)."""
+        self._taken.difference_update(id(item) for item in batch)
 
     def forget(self, written: list[DeliveryOutcome]) -> None:
         done = {id(item) for item in written}
         self._buffer = [item for item in self._buffer if id(item) not in done]
+        self._taken.difference_update(done)
 
-    async def write(self, uow: UnitOfWork, batch: list[DeliveryOutcome]) -> None:
-        now = self.services.clock.now()
-        finished: list[outbox.FinishedMessage] = []
-        postponed: list[outbox.PostponedMessage] = []
-        for item in batch:
-            if item.retry_in is not None:
-                postponed.append(
-                    outbox.PostponedMessage(
-                        item.message.id,
-                        now + timedelta(seconds=item.retry_in),
-                        item.error or "retry",
-                        item.count_attempt,
-                    )
-                )
-            else:
-                finished.append(
-                    outbox.FinishedMessage(item.message.id, item.status, item.sent_id, item.error)
-                )
-        await outbox.record_outcomes(uow.session, self.owner, now, finished, postponed)
-        for item in batch:
-            if item.retry_in is None and item.status == outbox.UNREACHABLE:
-                await outbox.mark_member_unreachable(uow.session, item.message.chat_id)
-            if item.retry_in is None and item.status in (outbox.UNREACHABLE, outbox.FAILED):
-                await queue_failure_notice(uow, item.message, now, item.status)
-            subject = item.message.payload.get(outbox.LINK_FIELD)
-            if item.status == outbox.SENT and item.sent_id and isinstance(subject, str):
-                await outbox.remember_sent(
-                    uow.session, item.message.chat_id, item.sent_id, subject, now
-                )
-        if postponed:
-            uow.after_commit(self.services.wake_sender)
-
-    async def record_in(self, uow: UnitOfWork) -> None:
-        """Write the results waiting so far into `uow` (forgotten once it commits)."""
+    async def record_in(self, uow: UnitOfWork) -> list[DeliveryOutcome]:
+        """Write the results waiting so far into `uow` (forgotten once it commits); the
+        caller releases them if it does not commit."""
         batch = self.take()
-        if not batch:
-            return
-        await self.write(uow, batch)
-        uow.after_commit(lambda: self.forget(batch))
+        if batch:
+            await write_outcomes(uow, self.services, self.owner, batch)
+            uow.after_commit(lambda: self.forget(batch))
+        return batch
 
     async def flush(self) -> None:
         batch = self.take()
-        async with self.services.database.unit_of_work() as uow:
-            await self.write(uow, batch)
-            await uow.commit()
+        if not batch:
+            return
+        try:
+            async with self.services.database.unit_of_work() as uow:
+                await write_outcomes(uow, self.services, self.owner, batch)
+                await uow.commit()
+        finally:
+            self.release(batch)
         self.forget(batch)
 
 
@@ -145,14 +129,25 @@ class ReplyLane:
     def unrecorded(self) -> int:
         return self.recorder.pending
 
+    @property
+    def results_waiting(self) -> bool:
+        return self.recorder.pending > 0
+
+    async def record_results(self, uow: UnitOfWork) -> list[DeliveryOutcome]:
+        """Write the results of replies sent before into `uow` (an update's transaction,
+        which commits anyway: no transaction of their own)."""
+        return await self.recorder.record_in(uow)
+
+    def results_not_written(self, batch: list[DeliveryOutcome]) -> None:
+        self.recorder.release(batch)
+
     async def write(self, uow: UnitOfWork, planned: list[PlannedReply]) -> WrittenReplies:
-        """Write the planned replies as outbox rows claimed by this instance (no commit),
-        and the results of replies sent before, which need no transaction of their own."""
-        await self.recorder.record_in(uow)
-        session = uow.session
+        """Write the planned replies as outbox rows claimed by this instance (no commit)."""
+        if not planned:
+            return WrittenReplies([], [])
         rows = [outbox.ClaimedRow(p.chat_id, p.method, p.payload) for p in planned]
         messages = await outbox.enqueue_claimed(
-            session,
+            uow.session,
             rows,
             owner=self.owner,
             now=self.services.clock.now(),
@@ -175,46 +170,30 @@ class ReplyLane:
                         logger.warning("after a reply was sent: %s", type(error).__name__)
 
     async def _send(self, message: outbox.OutgoingMessage) -> DeliveryOutcome:
+        """Send now, retrying transient errors here for up to `PATIENCE_SECONDS` (then the
+        outbox sender carries on). Telegram's answers are read by `OutboxSender.attempt`,
+        the same as for every other message (a group that moved is followed, a refusal for
+        length is never "blocked")."""
         waited = 0.0
         attempt = 0
         while True:
-            delay: float
-            count_attempt = True
+            backoff = min(FIRST_BACKOFF_SECONDS * 2**attempt, MAX_BACKOFF_SECONDS)
             await self.pace.acquire()
             try:
-                sent_id = await self.sender._call(message)
-                return DeliveryOutcome(message, outbox.SENT, sent_id, None, None, False)
-            except RetryAfter as error:
-                delay = retry_after_seconds(error)
-                self.pace.pause(delay)
-                error_text, count_attempt = "429", False
-            except Forbidden:
-                logger.info("reply not delivered: the member has blocked the bot")
-                return DeliveryOutcome(message, outbox.UNREACHABLE, None, "403", None, False)
-            except ChatMigrated:
-                return DeliveryOutcome(message, outbox.FAILED, None, "chat migrated", None, False)
-            except BadRequest as error:
-                if "not modified" in str(error).lower():
-                    return DeliveryOutcome(message, outbox.SENT, None, None, None, False)
-                logger.info("reply %s (%s) refused: %s", message.id, message.method, error)
-                text = f"400 {type(error).__name__}"
-                return DeliveryOutcome(message, outbox.FAILED, None, text, None, False)
-            except NetworkError as error:
-                delay = min(FIRST_BACKOFF_SECONDS * 2**attempt, MAX_BACKOFF_SECONDS)
-                error_text = f"network: {type(error).__name__}"
-            except Exception as error:
-                logger.error("reply %s could not be sent: %s", message.id, type(error).__name__)
-                name = type(error).__name__
-                return DeliveryOutcome(message, outbox.FAILED, None, name, None, False)
+                outcome = await self.sender.attempt(message, network_retry_in=backoff)
             finally:
                 self.pace.release()
+            delay = outcome.retry_in
+            if delay is None:
+                return outcome
             attempt += 1
             if self.stopping or waited + delay > PATIENCE_SECONDS:
-                logger.info("reply %s left to the outbox sender (%s)", message.id, error_text)
-                return DeliveryOutcome(
-                    message, outbox.PENDING, None, error_text, delay, count_attempt
-                )
-            logger.info("reply %s: %s; again in %.2f s", message.id, error_text, delay)
+                logger.info("reply %s left to the outbox sender (%s)", message.id, outcome.error)
+                return outcome
+            logger.info("reply %s: %s; again in %.2f s", message.id, outcome.error, delay)
+            if outcome.moved_to is not None:
+                # Moved twice in one send: the next attempt follows the move.
+                self.sender.chat_moves[message.chat_id] = outcome.moved_to
             waited += delay
             await asyncio.sleep(delay)
 

@@ -51,8 +51,10 @@ from bot.runtime.staff_destinations import (
     load_chat_moves,
     record_move,
 )
-from bot.runtime.telegram_api import description_of, is_too_long
+from bot.runtime.telegram_api import call_api, description_of, is_too_long
+from storage import flows as flow_store
 from storage import leases, outbox
+from storage.database import UnitOfWork
 from storage.errors import is_database_unavailable
 
 logger = logging.getLogger(__name__)
@@ -74,6 +76,16 @@ def retry_after_seconds(error: RetryAfter) -> float:
     if isinstance(value, timedelta):
         return value.total_seconds()
     return float(value)
+
+
+NO_LINK_PREVIEW = {"is_disabled": True}
+
+
+def sent_message_id(result: Any) -> int | None:
+    """The id in a Bot API answer that is a message (an edit of an inline message is True)."""
+    if isinstance(result, dict) and isinstance(result.get("message_id"), int):
+        return int(result["message_id"])
+    return None
 
 
 def keyboard_of(markup: Any, bot: Bot) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
@@ -259,48 +271,64 @@ class OutcomeRecorder:
 
     async def flush(self) -> None:
         batch = self._buffer[:RECORD_BATCH]
-        now = self.services.clock.now()
-        finished: list[outbox.FinishedMessage] = []
-        postponed: list[outbox.PostponedMessage] = []
-        for item in batch:
-            if item.retry_in is not None:
-                postponed.append(
-                    outbox.PostponedMessage(
-                        item.message.id,
-                        now + timedelta(seconds=item.retry_in),
-                        item.error or "retry",
-                        item.count_attempt,
-                    )
-                )
-            else:
-                finished.append(
-                    outbox.FinishedMessage(item.message.id, item.status, item.sent_id, item.error)
-                )
         async with self.services.database.unit_of_work() as uow:
-            await outbox.record_outcomes(uow.session, self.owner, now, finished, postponed)
-            for item in batch:
-                if item.moved_to is not None:
-                    await record_move(uow, self.services, item.message.chat_id, item.moved_to, now)
-                if item.retry_in is not None:
-                    continue
-                if item.status == outbox.UNREACHABLE:
-                    await outbox.mark_member_unreachable(uow.session, item.message.chat_id)
-                if item.status in (outbox.UNREACHABLE, outbox.FAILED):
-                    await queue_failure_notice(uow, item.message, now, item.status)
-                    await after_undelivered(
-                        uow, self.services, item.message, item.status, item.description, now
-                    )
-                subject = item.message.payload.get(outbox.LINK_FIELD)
-                if item.status == outbox.SENT and item.sent_id and isinstance(subject, str):
-                    await outbox.remember_sent(
-                        uow.session,
-                        item.moved_to or item.message.chat_id,
-                        item.sent_id,
-                        subject,
-                        now,
-                    )
+            await write_outcomes(uow, self.services, self.owner, batch)
             await uow.commit()
         del self._buffer[: len(batch)]
+
+
+async def write_outcomes(
+    uow: UnitOfWork, services: Services, owner: str, batch: list[DeliveryOutcome]
+) -> None:
+    """Write delivery results (the outbox sender's and the reply lane's) and what follows
+    from them: a moved chat remembered, an unreachable member marked, whoever asked told of
+    a failure, a sent message linked to its subject, a flow's question message noted."""
+    now = services.clock.now()
+    finished: list[outbox.FinishedMessage] = []
+    postponed: list[outbox.PostponedMessage] = []
+    for item in batch:
+        if item.retry_in is not None:
+            postponed.append(
+                outbox.PostponedMessage(
+                    item.message.id,
+                    now + timedelta(seconds=item.retry_in),
+                    item.error or "retry",
+                    item.count_attempt,
+                )
+            )
+        else:
+            finished.append(
+                outbox.FinishedMessage(item.message.id, item.status, item.sent_id, item.error)
+            )
+    await outbox.record_outcomes(uow.session, owner, now, finished, postponed)
+    prompts: list[flow_store.PromptShown] = []
+    for item in batch:
+        if item.moved_to is not None:
+            await record_move(uow, services, item.message.chat_id, item.moved_to, now)
+        if item.retry_in is not None:
+            continue
+        if item.status == outbox.UNREACHABLE:
+            await outbox.mark_member_unreachable(uow.session, item.message.chat_id)
+        if item.status in (outbox.UNREACHABLE, outbox.FAILED):
+            await queue_failure_notice(uow, item.message, now, item.status)
+            await after_undelivered(
+                uow, services, item.message, item.status, item.description, now
+            )
+        if item.status != outbox.SENT or not item.sent_id:
+            continue
+        payload = item.message.payload
+        subject = payload.get(outbox.LINK_FIELD)
+        if isinstance(subject, str):
+            chat_id = item.moved_to or item.message.chat_id
+            await outbox.remember_sent(uow.session, chat_id, item.sent_id, subject, now)
+        shown = payload.get(outbox.PROMPT_FIELD)
+        if isinstance(shown, dict):
+            prompts.append(
+                flow_store.PromptShown(int(shown["user"]), int(shown["version"]), item.sent_id)
+            )
+    await flow_store.note_prompts_shown(uow.session, prompts)
+    if postponed:
+        uow.after_commit(services.wake_sender)
 
 
 async def queue_failure_notice(
@@ -489,55 +517,55 @@ class OutboxSender:
                 self._last_private_send.clear()
 
     async def _deliver(self, message: outbox.OutgoingMessage) -> None:
-        status = outbox.SENT
-        error_text: str | None = None
-        sent_id: int | None = None
-        retry_in: float | None = None
-        count_attempt = True
-        moved_to: int | None = None
-        description = ""
+        self.recorder.add(await self.attempt(message))
+
+    async def attempt(
+        self, message: outbox.OutgoingMessage, *, network_retry_in: float | None = None
+    ) -> DeliveryOutcome:
+        """Send once and say what came of it: the one reading of Telegram's answers, for
+        this sender and the reply lane. `retry_in` is set for a transient error (429 with
+        Telegram's `retry_after`, 5xx and the network: `network_retry_in`, else a backoff
+        on the message's attempts)."""
         try:
             sent_id, moved_to = await self._call_following_moves(message)
+            return DeliveryOutcome(message, outbox.SENT, sent_id, None, None, True, moved_to)
         except RetryAfter as error:
             seconds = retry_after_seconds(error)
             self.pace.pause(seconds)
-            retry_in, count_attempt, error_text = seconds, False, "429"
+            return DeliveryOutcome(message, outbox.PENDING, None, "429", seconds, False)
         except Forbidden as error:
             description = description_of(error)
-            status, error_text = outbox.UNREACHABLE, f"403 {description}"[:200]
+            error_text = f"403 {description}"[:200]
+            return DeliveryOutcome(
+                message, outbox.UNREACHABLE, None, error_text, None, True, None, description
+            )
         except ChatMigrated as error:  # moved twice in one send: the next attempt follows
-            moved_to = int(error.new_chat_id)
-            retry_in, error_text = 1.0, "chat migrated"
+            return DeliveryOutcome(
+                message, outbox.PENDING, None, "chat migrated", 1.0, True, int(error.new_chat_id)
+            )
         except BadRequest as error:
             description = description_of(error)
             if "not modified" in description.lower():
-                status = outbox.SENT
-            else:
-                # Our fault (too long, bad markup), never reported as the member blocking us.
-                kind = "too long" if is_too_long(error) else "refused"
-                status, error_text = outbox.FAILED, f"400 {kind}: {description}"[:200]
-                logger.error("outbox message %s refused (%s)", message.id, description)
+                return DeliveryOutcome(message, outbox.SENT, None, None, None, True)
+            # Our fault (too long, bad markup), never reported as the member blocking us.
+            kind = "too long" if is_too_long(error) else "refused"
+            logger.error("outbox message %s refused (%s)", message.id, description)
+            error_text = f"400 {kind}: {description}"[:200]
+            return DeliveryOutcome(
+                message, outbox.FAILED, None, error_text, None, True, None, description
+            )
         except NetworkError as error:
-            if message.attempts + 1 >= MAX_ATTEMPTS:
-                status, error_text = outbox.FAILED, f"network: {type(error).__name__}"
-            else:
-                retry_in = min(2.0 ** (message.attempts + 1), 300.0)
-                error_text = f"network: {type(error).__name__}"
+            error_text = f"network: {type(error).__name__}"
+            if network_retry_in is None and message.attempts + 1 >= MAX_ATTEMPTS:
+                return DeliveryOutcome(message, outbox.FAILED, None, error_text, None, True)
+            if network_retry_in is None:
+                network_retry_in = min(2.0 ** (message.attempts + 1), 300.0)
+            return DeliveryOutcome(
+                message, outbox.PENDING, None, error_text, network_retry_in, True
+            )
         except Exception as error:
             logger.exception("outbox message %s could not be sent", message.id)
-            status, error_text = outbox.FAILED, type(error).__name__
-        self.recorder.add(
-            DeliveryOutcome(
-                message,
-                status,
-                sent_id,
-                error_text,
-                retry_in,
-                count_attempt,
-                moved_to=moved_to,
-                description=description,
-            )
-        )
+            return DeliveryOutcome(message, outbox.FAILED, None, type(error).__name__, None, True)
 
     async def _call_following_moves(
         self, message: outbox.OutgoingMessage
@@ -555,21 +583,25 @@ class OutboxSender:
         return sent_id, destination if destination != message.chat_id else None
 
     async def _send_text(
-        self, chat_id: int, text: str, parse_mode: Any, reply_markup: Any
-    ) -> Message | bool:
+        self, chat_id: int, text: str, parse_mode: Any, reply_markup: dict[str, Any] | None
+    ) -> int | None:
         """A text message in pieces that each fit Telegram's limit; the buttons go on the
         last piece, whose id is the message's (a card is edited there)."""
         pieces = self._pieces(text, parse_mode, MESSAGE_LIMIT)
-        result: Message | bool = False
+        result: Any = None
         for number, piece in enumerate(pieces, start=1):
-            result = await self.bot.send_message(
-                chat_id,
-                piece,
-                parse_mode=parse_mode,
-                reply_markup=reply_markup if number == len(pieces) else None,
-                disable_web_page_preview=True,
+            result = await call_api(
+                self.bot,
+                "sendMessage",
+                {
+                    "chat_id": chat_id,
+                    "text": piece,
+                    "parse_mode": parse_mode,
+                    "reply_markup": reply_markup if number == len(pieces) else None,
+                    "link_preview_options": NO_LINK_PREVIEW,
+                },
             )
-        return result
+        return sent_message_id(result)
 
     def _caption_pieces(self, caption: Any, parse_mode: Any) -> tuple[str | None, list[str]]:
         if not caption:
@@ -591,36 +623,52 @@ class OutboxSender:
     ) -> int | None:
         chat_id = message.chat_id if chat_id is None else chat_id
         payload = message.payload
-        reply_markup = keyboard_of(payload.get("reply_markup"), self.bot)
+        stored_markup = payload.get("reply_markup") or None
+        # Text, edits and deletions go to the Bot API as stored (JSON), answers come back as
+        # JSON: no python-telegram-bot objects built either way (see `call_api`).
+        inline_markup = None if stored_markup and "keyboard" in stored_markup else stored_markup
         parse_mode = payload.get("parse_mode")
-        result: Message | bool
         if message.method == "sendMessage":
-            result = await self._send_text(chat_id, payload["text"], parse_mode, reply_markup)
-        elif message.method == "editMessageText":
+            return await self._send_text(chat_id, payload["text"], parse_mode, stored_markup)
+        if message.method == "editMessageText":
             html_mode = str(parse_mode or "").upper() == "HTML"
-            result = await self.bot.edit_message_text(
-                # An edit cannot become two messages: it keeps what fits.
-                split_html(payload["text"], "", html_mode=html_mode)[0],
-                chat_id=chat_id,
-                message_id=int(payload["message_id"]),
-                parse_mode=parse_mode,
-                reply_markup=reply_markup
-                if isinstance(reply_markup, InlineKeyboardMarkup)
-                else None,
+            edited = await call_api(
+                self.bot,
+                "editMessageText",
+                {
+                    "chat_id": chat_id,
+                    "message_id": int(payload["message_id"]),
+                    # An edit cannot become two messages: it keeps what fits.
+                    "text": split_html(payload["text"], "", html_mode=html_mode)[0],
+                    "parse_mode": parse_mode,
+                    "reply_markup": inline_markup,
+                },
             )
-        elif message.method == "editMessageReplyMarkup":
-            result = await self.bot.edit_message_reply_markup(
-                chat_id=chat_id,
-                message_id=int(payload["message_id"]),
-                reply_markup=reply_markup
-                if isinstance(reply_markup, InlineKeyboardMarkup)
-                else None,
+            return sent_message_id(edited)
+        if message.method == "editMessageReplyMarkup":
+            edited = await call_api(
+                self.bot,
+                "editMessageReplyMarkup",
+                {
+                    "chat_id": chat_id,
+                    "message_id": int(payload["message_id"]),
+                    "reply_markup": inline_markup,
+                },
             )
-        elif message.method == "deleteMessages":
-            result = await self.bot.delete_messages(
-                message.chat_id, [int(i) for i in payload["message_ids"]]
+            return sent_message_id(edited)
+        if message.method == "deleteMessages":
+            await call_api(
+                self.bot,
+                "deleteMessages",
+                {
+                    "chat_id": message.chat_id,
+                    "message_ids": [int(i) for i in payload["message_ids"]],
+                },
             )
-        elif message.method in ("sendDocument", "sendPhoto"):
+            return None
+        reply_markup = keyboard_of(stored_markup, self.bot)
+        result: Message | bool
+        if message.method in ("sendDocument", "sendPhoto"):
             key = "document" if message.method == "sendDocument" else "photo"
             file_spec = payload[key]
             if "file_id" in file_spec:

@@ -12,8 +12,11 @@ import logging
 import re
 from typing import Any
 
-from telegram.error import BadRequest, TelegramError
-from telegram.request import HTTPXRequest, RequestData
+import aiohttp
+from telegram import Bot
+from telegram._utils.defaultvalue import DefaultValue
+from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
+from telegram.request import BaseRequest, RequestData
 from telegram.request._requestparameter import RequestParameter
 
 logger = logging.getLogger(__name__)
@@ -64,6 +67,31 @@ def unsupported_parameter(error: TelegramError, method: str = "") -> str | None:
     return name if name in droppable else None
 
 
+async def call_api(
+    bot: Bot, method: str, parameters: dict[str, Any], *, read_timeout: float | None = None
+) -> Any:
+    """One Bot API call with JSON-ready parameters; Telegram's result as JSON.
+
+    python-telegram-bot's methods turn stored dicts into objects and back, and decode every
+    answer into objects we only take one number from; on the hot path (every reply, edit and
+    getUpdates) that was a large part of the CPU per input (bench/throughput.py). Errors are
+    python-telegram-bot's own (BadRequest, Forbidden, RetryAfter, ChatMigrated, NetworkError),
+    raised by its request layer; parameters that are None are left out, as it does.
+    """
+    data = RequestData(
+        [
+            RequestParameter.from_input(name, value)
+            for name, value in parameters.items()
+            if value is not None
+        ]
+    )
+    timeout: Any = BaseRequest.DEFAULT_NONE if read_timeout is None else read_timeout
+    request = bot._request[0] if method == "getUpdates" else bot.request
+    return await request.post(
+        url=f"{bot.base_url}/{method}", request_data=data, read_timeout=timeout
+    )
+
+
 def is_too_long(error: TelegramError) -> bool:
     """A 400 for length: our fault, never the member's (not "blocked", not "unreachable")."""
     return isinstance(error, BadRequest) and any(
@@ -71,8 +99,92 @@ def is_too_long(error: TelegramError) -> bool:
     )
 
 
-class TolerantRequest(HTTPXRequest):
-    """HTTPXRequest that resends a request without an optional parameter the server refuses
+class AiohttpRequest(BaseRequest):
+    """python-telegram-bot's HTTP transport on aiohttp (already a dependency: the webhook
+    server). The same requests as PTB's httpx transport (form fields, multipart with files),
+    with about a third of its CPU per call, measured by bench/throughput.py: every reply, edit
+    and button answer goes through here, so it is a large part of a member's input."""
+
+    def __init__(
+        self,
+        connection_pool_size: int = 1,
+        *,
+        read_timeout: float | None = 5.0,
+        write_timeout: float | None = 5.0,
+        connect_timeout: float | None = 5.0,
+        pool_timeout: float | None = 1.0,
+        media_write_timeout: float | None = 20.0,
+    ) -> None:
+        self.connection_pool_size = connection_pool_size
+        self._read_timeout = read_timeout
+        self._write_timeout = write_timeout
+        self._connect_timeout = connect_timeout
+        self._pool_timeout = pool_timeout
+        self._media_write_timeout = media_write_timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self._read_timeout
+
+    async def initialize(self) -> None:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=self.connection_pool_size, ttl_dns_cache=300)
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                headers={"User-Agent": self.USER_AGENT},
+                skip_auto_headers=("Accept-Encoding",),
+            )
+
+    async def shutdown(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = BaseRequest.DEFAULT_NONE,
+        write_timeout: Any = BaseRequest.DEFAULT_NONE,
+        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
+        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        if self._session is None or self._session.closed:
+            raise RuntimeError("This AiohttpRequest is not initialized!")
+        body: Any = None
+        if request_data is not None:
+            fields = request_data.json_parameters
+            files = request_data.multipart_data if request_data.contains_files else None
+            if files:
+                form = aiohttp.FormData()
+                for name, value in fields.items():
+                    form.add_field(name, value)
+                for name, (filename, content, mime) in files.items():
+                    form.add_field(name, content, filename=filename, content_type=mime)
+                body = form
+            elif fields:
+                body = aiohttp.FormData(fields)
+        read = self._read_timeout if _is_default(read_timeout) else read_timeout
+        connect = self._connect_timeout if _is_default(connect_timeout) else connect_timeout
+        pool = self._pool_timeout if _is_default(pool_timeout) else pool_timeout
+        waiting = None if connect is None and pool is None else (connect or 0) + (pool or 0)
+        timeout = aiohttp.ClientTimeout(total=None, connect=waiting, sock_read=read)
+        try:
+            async with self._session.request(method, url, data=body, timeout=timeout) as response:
+                return response.status, await response.read()
+        except TimeoutError as error:
+            raise TimedOut from error
+        except aiohttp.ClientError as error:
+            raise NetworkError(f"aiohttp.{type(error).__name__}: {error}") from error
+
+
+def _is_default(value: Any) -> bool:
+    return isinstance(value, DefaultValue)
+
+
+class TolerantRequest(AiohttpRequest):
+    """The transport, resending a request without an optional parameter the server refuses
     ("Bad Request: link_preview_options is not supported yet"), and leaves that parameter
     out of every later request of this process: one refusal, not one per message."""
 

@@ -65,6 +65,9 @@ class FlowState(Base):
     step: Mapped[str] = mapped_column(String(64))
     data: Mapped[dict[str, Any]] = mapped_column(SealedJSON)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    # The Telegram message showing the current question (its buttons are taken away once
+    # answered): a number, so noting it needs no re-sealing of the answers.
+    prompt_message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from bot.engines.roles import Role
 from bot.members.membership import record_consent
 from storage.models import ChatMove, OutboxMessage
-from tests.fake_telegram import FakeBotApi
+from tests.fake_telegram import FakeBotApi, SimulatedUser, TgChat
 from tests.grievances.test_grievance_steps import (
     file_text_report,
     member_who_consented,
@@ -149,3 +149,33 @@ async def test_an_urgent_card_a_moderator_cannot_receive_is_never_failed_unseen(
                 )
             )
         assert any(error and "blocked" in error for error in errors)
+
+
+async def test_a_direct_reply_in_a_group_just_upgraded_reaches_the_supergroup(
+    fake_api: FakeBotApi, database_url: str
+) -> None:
+    """A moderator's command in the staff group, answered after the group became a
+    supergroup: the reply follows the move (it used to be marked failed) and admins hear."""
+    settings = {"MODERATOR_CHAT_ID": str(OLD_GROUP), "ADMIN_IDS": str(ADMIN_EN)}
+    async with running_bot(fake_api, database_url, **settings) as bot:
+        await admin_speaking(bot, ADMIN_EN, "en")
+        moderator = await staff_member(bot, MODERATOR_EN, Role.MODERATOR)
+        in_group = SimulatedUser(fake_api, moderator.user, TgChat(OLD_GROUP, "group", "Staff"))
+        fake_api.upgrade_group(OLD_GROUP, NEW_GROUP)
+        in_group.command("/queue")
+        answer = await fake_api.next_message(NEW_GROUP, timeout=20)
+        assert "queue" in answer.content.lower() or "case" in answer.content.lower()
+        told = await fake_api.next_message(ADMIN_EN, timeout=20)
+        assert f"MODERATOR_CHAT_ID={NEW_GROUP}" in told.content
+        await bot.idle()
+        async with bot.db.unit_of_work() as uow:
+            statuses = (
+                await uow.session.execute(
+                    select(OutboxMessage.status).where(OutboxMessage.method == "sendMessage")
+                )
+            ).scalars()
+            moves = (
+                await uow.session.execute(select(ChatMove.old_chat_id, ChatMove.new_chat_id))
+            ).all()
+        assert "failed" not in set(statuses)
+        assert [tuple(move) for move in moves] == [(OLD_GROUP, NEW_GROUP)]

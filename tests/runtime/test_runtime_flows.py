@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from bot.runtime.application import FEATURES
+from storage import outbox
 from storage.models import AuditEntry, FlowState
 from tests.fake_telegram import FakeBotApi
 from tests.support import effect_feature
@@ -76,5 +77,52 @@ async def test_a_button_from_an_earlier_question_changes_nothing(
             state = await uow.session.get(FlowState, 80_002)
             assert state is not None and state.step == "age"
             assert "colour" not in state.data
+    finally:
+        await harness.stop()
+
+
+async def test_the_message_showing_a_question_is_noted_whoever_sends_it(
+    fake_api: FakeBotApi, database_url: str
+) -> None:
+    """The id of the message that shows the current question is noted with its delivery
+    result: by the reply lane right after the commit, and by the outbox sender when the
+    reply was committed but only sent after a restart (no callback is needed for that)."""
+    harness = BotHarness(fake_api, database_url, features=(*FEATURES, effect_feature))
+    await harness.start()
+    try:
+        member = harness.user(80_003, language_code="en")
+        member.command("/testflow")
+        await member.reply()
+        member.send("Layla")
+        asked = await member.reply()  # the number, sent by the reply lane
+        await harness.idle()
+        async with harness.db.unit_of_work() as uow:
+            state = await uow.session.get(FlowState, 80_003)
+            assert state is not None and state.prompt_message_id == asked.message_id
+            version = state.version
+
+        await harness.stop()
+        # As if the process had died after committing the question and before sending it.
+        async with harness.db.unit_of_work() as uow:
+            await outbox.enqueue(
+                uow.session,
+                chat_id=80_003,
+                method="sendMessage",
+                payload={
+                    "text": "How old are you?",
+                    "parse_mode": "HTML",
+                    outbox.PROMPT_FIELD: {"user": 80_003, "version": version},
+                },
+                now=harness.clock.now(),
+                priority=100,
+            )
+            await uow.commit()
+        await harness.start()
+        resent = await member.reply()
+        await harness.idle()
+        async with harness.db.unit_of_work() as uow:
+            state = await uow.session.get(FlowState, 80_003)
+            assert state is not None and state.version == version
+            assert state.prompt_message_id == resent.message_id != asked.message_id
     finally:
         await harness.stop()
