@@ -393,7 +393,7 @@ async def main() -> None:
         print(echo.line(f"echo bot (concurrency {args.echo_concurrency})"))
     print(hiwar.line(f"Hiwar ({url.split(':')[0].split('+')[0]})"))
     if echo is not None:
-        print(f"ratio Hiwar / echo: {hiwar.rate / echo.rate:.2f}  (target >= 0.5)")
+        print(f"ratio Hiwar / echo: {hiwar.rate / echo.rate:.2f}  (target >= 0.6)")
     print(
         f"Hiwar CPU: {cpu:.1f} s ({cpu / hiwar.inputs * 1000:.2f} ms per input); "
         f"peak RSS (VmHWM) {memory:.0f} MiB with {args.registered:,} members registered "

@@ -284,6 +284,7 @@ class InboxProcessor:
     ) -> WrittenReplies | None:
         """Run the handlers; commit their effects, replies and the mark together."""
         results: list[DeliveryOutcome] = []
+        await self.lane.settle(stored.chat_key)
         try:
             async with self.services.database.hold_transaction() as held:
                 if self.lane.results_waiting:

@@ -21,6 +21,7 @@ What that guarantees:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ CLAIM_FOR = timedelta(seconds=120)
 PATIENCE_SECONDS = 30.0  # retried here this long, then the outbox sender carries on
 FIRST_BACKOFF_SECONDS = 0.25
 MAX_BACKOFF_SECONDS = 8.0
+SETTLE_SECONDS = 5.0  # the longest a chat's next update waits for its replies' results
 
 OnSent = Callable[[int], Awaitable[None]]
 
@@ -71,20 +73,41 @@ class LaneRecorder(OutcomeRecorder):
     def __init__(self, services: Services, owner: str, *, spacing: float) -> None:
         super().__init__(services, owner, spacing=spacing)
         self._taken: set[int] = set()
+        self._changed = asyncio.Event()
 
     def take(self) -> list[DeliveryOutcome]:
         batch = [item for item in self._buffer if id(item) not in self._taken][:RECORD_BATCH]
         self._taken.update(id(item) for item in batch)
         return batch
 
+    def _taken_changed(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
     def release(self, batch: list[DeliveryOutcome]) -> None:
         """`batch` was not written after all (its transaction rolled back)."""
         self._taken.difference_update(id(item) for item in batch)
+        self._taken_changed()
 
     def forget(self, written: list[DeliveryOutcome]) -> None:
         done = {id(item) for item in written}
         self._buffer = [item for item in self._buffer if id(item) not in done]
         self._taken.difference_update(done)
+        self._taken_changed()
+
+    async def settle(self, chat_id: int) -> None:
+        """Wait while another transaction is writing results of this chat's replies: the
+        chat's next update must see them (on PostgreSQL transactions run side by side; on
+        SQLite the writer queue already orders them)."""
+        deadline = asyncio.get_running_loop().time() + SETTLE_SECONDS
+        while any(
+            id(item) in self._taken and item.message.chat_id == chat_id for item in self._buffer
+        ):
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), timeout=left)
 
     async def record_in(self, uow: UnitOfWork) -> list[DeliveryOutcome]:
         """Write the results waiting so far into `uow` (forgotten once it commits); the
@@ -137,6 +160,9 @@ class ReplyLane:
         """Write the results of replies sent before into `uow` (an update's transaction,
         which commits anyway: no transaction of their own)."""
         return await self.recorder.record_in(uow)
+
+    async def settle(self, chat_id: int) -> None:
+        await self.recorder.settle(chat_id)
 
     def results_not_written(self, batch: list[DeliveryOutcome]) -> None:
         self.recorder.release(batch)
