@@ -105,6 +105,10 @@ class LaneRecorder(OutcomeRecorder):
         ):
             left = deadline - asyncio.get_running_loop().time()
             if left <= 0:
+                logger.warning(
+                    "reply results of a chat still being written after %s s; going on",
+                    SETTLE_SECONDS,
+                )
                 return
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), timeout=left)
@@ -114,7 +118,11 @@ class LaneRecorder(OutcomeRecorder):
         caller releases them if it does not commit."""
         batch = self.take()
         if batch:
-            await write_outcomes(uow, self.services, self.owner, batch)
+            try:
+                await write_outcomes(uow, self.services, self.owner, batch)
+            except BaseException:
+                self.release(batch)  # e.g. the database went away: the next one takes them
+                raise
             uow.after_commit(lambda: self.forget(batch))
         return batch
 
