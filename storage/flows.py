@@ -9,7 +9,29 @@ from typing import Any
 from sqlalchemy import Table, bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import FlowState
+from storage.models import FlowState, UtcDateTime
+
+# Read and written on every answer: built once, from the table (see storage/outbox.py).
+_FLOWS: Table = FlowState.__table__  # type: ignore[assignment]
+_LOAD = select(
+    _FLOWS.c.flow, _FLOWS.c.step, _FLOWS.c.data, _FLOWS.c.version, _FLOWS.c.prompt_message_id
+).where(_FLOWS.c.user_id == bindparam("b_user"))
+_MOVE = (
+    update(_FLOWS)
+    .where(_FLOWS.c.user_id == bindparam("b_user"), _FLOWS.c.flow == bindparam("b_flow"))
+    .values(
+        step=bindparam("b_step"),
+        data=bindparam("b_data", type_=_FLOWS.c.data.type),
+        version=_FLOWS.c.version + 1,
+        updated_at=bindparam("b_now", type_=UtcDateTime()),
+    )
+    .returning(_FLOWS.c.version)
+)
+_NOTE_PROMPTS = (
+    update(_FLOWS)
+    .where(_FLOWS.c.user_id == bindparam("b_user"), _FLOWS.c.version == bindparam("b_version"))
+    .values(prompt_message_id=bindparam("b_message"))
+)
 
 
 @dataclass(frozen=True)
@@ -32,16 +54,7 @@ class PromptShown:
 
 
 async def load_flow(session: AsyncSession, user_id: int) -> StoredFlow | None:
-    # Columns, not an ORM object: read on every answer, and nothing here needs tracking.
-    result = await session.execute(
-        select(
-            FlowState.flow,
-            FlowState.step,
-            FlowState.data,
-            FlowState.version,
-            FlowState.prompt_message_id,
-        ).where(FlowState.user_id == user_id)
-    )
+    result = await session.execute(_LOAD, {"b_user": user_id})
     row = result.first()
     if row is None:
         return None
@@ -63,11 +76,7 @@ async def save_flow(
     starting a flow replaces whatever flow the member had.
     """
     moved = await session.scalar(
-        update(FlowState)
-        .where(FlowState.user_id == user_id, FlowState.flow == flow)
-        .values(step=step, data=data, version=FlowState.version + 1, updated_at=now)
-        .returning(FlowState.version)
-        .execution_options(synchronize_session=False)
+        _MOVE, {"b_user": user_id, "b_flow": flow, "b_step": step, "b_data": data, "b_now": now}
     )
     if moved is not None:
         return StoredFlow(user_id, flow, step, dict(data), int(moved))
@@ -105,11 +114,8 @@ async def note_prompts_shown(session: AsyncSession, shown: list[PromptShown]) ->
     a flow that has moved on since keeps what it has)."""
     if not shown:
         return
-    table: Table = FlowState.__table__  # type: ignore[assignment]
     await session.execute(
-        update(table)
-        .where(table.c.user_id == bindparam("b_user"), table.c.version == bindparam("b_version"))
-        .values(prompt_message_id=bindparam("b_message")),
+        _NOTE_PROMPTS,
         [
             {"b_user": item.user_id, "b_version": item.version, "b_message": item.message_id}
             for item in shown

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import Table, bindparam, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ChatLease, InboxUpdate, Member
-from storage.upsert import insert_for, take_or_renew_lease
+from storage.models import ChatLease, InboxUpdate, Member, UtcDateTime
+from storage.upsert import take_or_renew_lease
 
 PENDING = "pending"
 DONE = "done"
@@ -93,6 +94,43 @@ class StoredUpdate:
     chat_member_language: str | None = None
 
 
+# The statements run for every update are built once, from the tables (see storage/outbox.py).
+_INBOX = cast(Table, InboxUpdate.__table__)
+_MEMBERS = cast(Table, Member.__table__)
+_STORE = {
+    "sqlite": sqlite.insert(_INBOX).on_conflict_do_nothing(index_elements=["update_id"]),
+    "postgresql": postgresql.insert(_INBOX).on_conflict_do_nothing(index_elements=["update_id"]),
+}
+_PENDING_FOR_CHAT = (
+    select(
+        _INBOX.c.update_id,
+        _INBOX.c.payload,
+        _INBOX.c.attempts,
+        _INBOX.c.next_attempt_at,
+        _MEMBERS.c.language,
+    )
+    .select_from(_INBOX.outerjoin(_MEMBERS, _MEMBERS.c.user_id == _INBOX.c.chat_key))
+    .where(_INBOX.c.chat_key == bindparam("b_chat"), _INBOX.c.status == PENDING)
+    .order_by(_INBOX.c.update_id)
+    .limit(bindparam("b_limit"))
+)
+_MARK = (
+    update(_INBOX)
+    .where(_INBOX.c.update_id == bindparam("b_id"), _INBOX.c.status == PENDING)
+    # Only the update id is kept, for de-duplication: no payload, no chat, and times
+    # coarsened to the hour so they cannot be matched with the time of a report.
+    .values(
+        status=bindparam("b_status"),
+        payload=None,
+        chat_key=0,
+        received_at=bindparam("b_hour", type_=UtcDateTime()),
+        next_attempt_at=bindparam("b_hour", type_=UtcDateTime()),
+        processed_at=bindparam("b_hour", type_=UtcDateTime()),
+        error=bindparam("b_error"),
+    )
+)
+
+
 class UpdateAlreadyHandled(Exception):
     """The update was handled before (redelivery, or another instance got there first)."""
 
@@ -102,27 +140,25 @@ async def store_incoming(
     updates: list[IncomingUpdate],
     now: datetime,
     staff_ids: frozenset[int] = frozenset(),
-) -> int:
-    """Insert updates not seen before; returns how many were new. Only a sender among
+) -> None:
+    """Insert updates not seen before (one seen before is left as it is). Only a sender among
     `staff_ids` keeps a first name (colleagues are named by it)."""
     if not updates:
-        return 0
-    statement = insert_for(session, InboxUpdate).values(
-        [
-            {
-                "update_id": item.update_id,
-                "chat_key": item.chat_key,
-                "payload": minimised(item.payload, staff_ids=staff_ids),
-                "status": PENDING,
-                "attempts": 0,
-                "received_at": now,
-                "next_attempt_at": now,
-            }
-            for item in updates
-        ]
-    )
-    result = await session.execute(statement.on_conflict_do_nothing(index_elements=["update_id"]))
-    return int(getattr(result, "rowcount", 0) or 0)
+        return
+    values = [
+        {
+            "update_id": item.update_id,
+            "chat_key": item.chat_key,
+            "payload": minimised(item.payload, staff_ids=staff_ids),
+            "status": PENDING,
+            "attempts": 0,
+            "received_at": now,
+            "next_attempt_at": now,
+        }
+        for item in updates
+    ]
+    # One cached statement for all the rows, in one call to the driver.
+    await session.execute(_STORE[session.bind.dialect.name], values)
 
 
 async def chats_with_pending_updates(
@@ -145,19 +181,7 @@ async def pending_for_chat(
 ) -> list[StoredUpdate]:
     """The chat's next due updates in order, each with the language of the chat's member as
     it is now (read in the same query; a later update in the batch may follow a change)."""
-    rows = await session.execute(
-        select(
-            InboxUpdate.update_id,
-            InboxUpdate.payload,
-            InboxUpdate.attempts,
-            InboxUpdate.next_attempt_at,
-            Member.language,
-        )
-        .outerjoin(Member, Member.user_id == InboxUpdate.chat_key)
-        .where(InboxUpdate.chat_key == chat_key, InboxUpdate.status == PENDING)
-        .order_by(InboxUpdate.update_id)
-        .limit(limit)
-    )
+    rows = await session.execute(_PENDING_FOR_CHAT, {"b_chat": chat_key, "b_limit": limit})
     result = []
     for update_id, payload, attempts, next_attempt_at, language in rows:
         if next_attempt_at > now:
@@ -176,20 +200,7 @@ async def mark_done(
 ) -> None:
     """Mark an update handled and drop its payload; raises if it was handled already."""
     result = await session.execute(
-        update(InboxUpdate)
-        .where(InboxUpdate.update_id == update_id, InboxUpdate.status == PENDING)
-        # Only the update id is kept, for de-duplication: no payload, no chat, and times
-        # coarsened to the hour so they cannot be matched with the time of a report.
-        .values(
-            status=status,
-            payload=None,
-            chat_key=0,
-            received_at=coarse(now),
-            next_attempt_at=coarse(now),
-            processed_at=coarse(now),
-            error=error,
-        )
-        .execution_options(synchronize_session=False)  # no inbox objects are ever loaded
+        _MARK, {"b_id": update_id, "b_status": status, "b_hour": coarse(now), "b_error": error}
     )
     if getattr(result, "rowcount", 0) != 1:
         raise UpdateAlreadyHandled(update_id)
@@ -240,23 +251,66 @@ async def purge_expired_leases(session: AsyncSession, now: datetime) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+_TAKE_LEASE = (
+    postgresql.insert(cast(Table, ChatLease.__table__))
+    .values(
+        chat_key=bindparam("b_chat"),
+        owner=bindparam("b_owner"),
+        expires_at=bindparam("b_until", type_=UtcDateTime()),
+    )
+    .on_conflict_do_update(
+        index_elements=["chat_key"],
+        set_={"owner": bindparam("b_owner"), "expires_at": bindparam("b_until")},
+        where=or_(
+            ChatLease.__table__.c.expires_at < bindparam("b_now", type_=UtcDateTime()),
+            ChatLease.__table__.c.owner == bindparam("b_owner"),
+        ),
+    )
+    .returning(ChatLease.__table__.c.owner)
+)
+
+
 async def take_chat_lease(
     session: AsyncSession, chat_key: int, owner: str, now: datetime, duration: timedelta
 ) -> bool:
     """Take or renew the lease on a chat; False when another live instance holds it."""
-    return await take_or_renew_lease(
-        session, ChatLease, "chat_key", chat_key, owner, now, duration
+    if session.bind.dialect.name != "postgresql":
+        return await take_or_renew_lease(
+            session, ChatLease, "chat_key", chat_key, owner, now, duration
+        )
+    # On every update handled on PostgreSQL: one prebuilt statement.
+    holder = await session.scalar(
+        _TAKE_LEASE,
+        {"b_chat": chat_key, "b_owner": owner, "b_until": now + duration, "b_now": now},
     )
+    return bool(holder == owner)
 
 
 async def release_leases_of(session: AsyncSession, owner: str) -> None:
     await session.execute(delete(ChatLease).where(ChatLease.owner == owner))
 
 
-async def release_chat_lease(session: AsyncSession, chat_key: int, owner: str) -> None:
-    await session.execute(
-        delete(ChatLease).where(and_(ChatLease.chat_key == chat_key, ChatLease.owner == owner))
-    )
+_LEASES = cast(Table, ChatLease.__table__)
+_RELEASE_LEASE = delete(_LEASES).where(
+    _LEASES.c.chat_key == bindparam("b_chat"),
+    _LEASES.c.owner == bindparam("b_owner"),
+    _LEASES.c.expires_at == bindparam("b_until", type_=UtcDateTime()),
+)
+
+
+async def release_chat_leases(
+    session: AsyncSession, owner: str, leases: dict[int, datetime]
+) -> None:
+    """Release `owner`'s leases on these chats, each only while it still has the expiry
+    given (a lease renewed since is kept: its chat started again)."""
+    if leases:
+        await session.execute(
+            _RELEASE_LEASE,
+            [
+                {"b_chat": chat, "b_owner": owner, "b_until": until}
+                for chat, until in leases.items()
+            ],
+        )
 
 
 async def mark_failed(session: AsyncSession, update_id: int, now: datetime, error: str) -> None:

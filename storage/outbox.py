@@ -23,6 +23,11 @@ FAILED = "failed"
 UNREACHABLE = "unreachable"
 CANCELLED = "cancelled"
 
+# The statements of the hot path (a member's input, its replies and their results) are
+# built once, from the table: a statement object keeps its own cache key, so executing it
+# again costs neither building nor keying it, and no ORM layer is involved.
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+
 
 @dataclass(frozen=True)
 class OutgoingMessage:
@@ -236,6 +241,35 @@ class PostponedMessage:
     count_attempt: bool
 
 
+_FINISH_MANY = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("b_id"), _OUTBOX.c.claimed_by == bindparam("b_owner"))
+    .values(
+        status=bindparam("b_status"),
+        sent_message_id=bindparam("b_sent_id"),
+        error=bindparam("b_error"),
+        finished_at=bindparam("b_now", type_=UtcDateTime()),
+        claimed_by=None,
+        claim_expires_at=None,
+        # A finished message keeps no text: replies and notices can be sensitive.
+        payload=bindparam("b_payload", type_=_OUTBOX.c.payload.type),
+        chat_id=_chat_kept_after_sending(_OUTBOX.c.chat_id),
+    )
+)
+_POSTPONE_MANY = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("b_id"), _OUTBOX.c.claimed_by == bindparam("b_owner"))
+    .values(
+        status=PENDING,
+        next_attempt_at=bindparam("b_at", type_=UtcDateTime()),
+        error=bindparam("b_error"),
+        attempts=_OUTBOX.c.attempts + bindparam("b_increment"),
+        claimed_by=None,
+        claim_expires_at=None,
+    )
+)
+
+
 async def record_outcomes(
     session: AsyncSession,
     owner: str,
@@ -244,47 +278,29 @@ async def record_outcomes(
     postponed: list[PostponedMessage],
 ) -> None:
     """Write many delivery results in one transaction (one statement per kind)."""
-    table = cast(Table, OutboxMessage.__table__)
     if finished:
         await session.execute(
-            update(table)
-            .where(table.c.id == bindparam("b_id"), table.c.claimed_by == owner)
-            .values(
-                status=bindparam("b_status"),
-                sent_message_id=bindparam("b_sent_id"),
-                error=bindparam("b_error"),
-                finished_at=now,
-                claimed_by=None,
-                claim_expires_at=None,
-                # A finished message keeps no text: replies and notices can be sensitive.
-                payload={"finished": True},
-                chat_id=_chat_kept_after_sending(table.c.chat_id),
-            ),
+            _FINISH_MANY,
             [
                 {
                     "b_id": item.id,
+                    "b_owner": owner,
                     "b_status": item.status,
                     "b_sent_id": item.sent_message_id,
                     "b_error": item.error,
+                    "b_now": now,
+                    "b_payload": {"finished": True},
                 }
                 for item in finished
             ],
         )
     if postponed:
         await session.execute(
-            update(table)
-            .where(table.c.id == bindparam("b_id"), table.c.claimed_by == owner)
-            .values(
-                status=PENDING,
-                next_attempt_at=bindparam("b_at", type_=UtcDateTime()),
-                error=bindparam("b_error"),
-                attempts=table.c.attempts + bindparam("b_increment"),
-                claimed_by=None,
-                claim_expires_at=None,
-            ),
+            _POSTPONE_MANY,
             [
                 {
                     "b_id": item.id,
+                    "b_owner": owner,
                     "b_at": item.next_attempt_at,
                     "b_error": item.error,
                     "b_increment": 1 if item.count_attempt else 0,
@@ -401,6 +417,9 @@ class ClaimedRow:
     payload: dict[str, Any]
 
 
+_INSERT_CLAIMED = _OUTBOX.insert().returning(_OUTBOX.c.id, sort_by_parameter_order=True)
+
+
 async def enqueue_claimed(
     session: AsyncSession,
     rows: list[ClaimedRow],
@@ -415,9 +434,6 @@ async def enqueue_claimed(
     restart (or when it expires) and the outbox sender sends them."""
     if not rows:
         return []
-    statement = insert_for(session, OutboxMessage).returning(
-        OutboxMessage.id, sort_by_parameter_order=True
-    )
     values = [
         {
             "chat_id": row.chat_id,
@@ -429,11 +445,13 @@ async def enqueue_claimed(
             "next_attempt_at": now,
             "claimed_by": owner,
             "claim_expires_at": now + claim_for,
+            "dedupe_key": None,
+            "source": None,
             "created_at": now,
         }
         for row in rows
     ]
-    result = await session.execute(statement, values)
+    result = await session.execute(_INSERT_CLAIMED, values)
     ids = [int(value) for value in result.scalars().all()]
     return [
         OutgoingMessage(message_id, row.chat_id, row.method, dict(row.payload), 0, None)

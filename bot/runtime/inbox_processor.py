@@ -21,11 +21,10 @@ record its replies, within `drain_seconds`; only then are the rest cancelled.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Collection
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
 from telegram import Update
 
@@ -40,6 +39,11 @@ from storage.errors import is_database_unavailable
 logger = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=60)
+# A lease still held for longer than this is used as it is (no statement to renew it).
+LEASE_KEPT_WITHOUT_RENEWAL = timedelta(seconds=30)
+# Leases of chats whose updates are done are released together, this often: another instance
+# waits at most this long (plus its scan) for a chat this one has just finished.
+RELEASE_EVERY_SECONDS = 0.2
 BATCH = 50
 DRAIN_SECONDS = 10.0  # HIWAR_DRAIN_SECONDS: a stop waits this long for the chats in hand
 
@@ -72,6 +76,14 @@ def chat_key_of_payload(payload: dict[str, Any]) -> int | None:
     return None
 
 
+class Attempt(NamedTuple):
+    """How one try at an update went."""
+
+    stored: inbox.StoredUpdate | None  # the update tried; None: none was due (or not ours)
+    written: WrittenReplies | None = None  # its replies, committed with it
+    lease_rolled_back: bool = False  # the chat's lease was taken in the rolled-back transaction
+
+
 def retry_delay(attempts: int) -> timedelta:
     return timedelta(seconds=min(0.5 * 2**attempts, 60.0))
 
@@ -102,6 +114,12 @@ class InboxProcessor:
         # keeps insertion order: the chat waiting longest starts first when room frees up).
         self._hinted: dict[int, None] = {}
         self._scan_needed = True  # look in the inbox for every chat with due updates
+        # PostgreSQL: the chat leases this instance holds (chat → the expiry it set), those
+        # of chats it has finished with, to be released together, and those whose release
+        # is being written (a chat among them that starts again renews its lease).
+        self._leases: dict[int, datetime] = {}
+        self._to_release: dict[int, datetime] = {}
+        self._releasing: set[int] = set()
 
     def wake(self, chat_keys: Collection[int] = ()) -> None:
         """Updates were stored: start their chats (a scan when the chats are not given)."""
@@ -113,13 +131,23 @@ class InboxProcessor:
 
     @property
     def busy(self) -> bool:
-        """True while any chat's updates are being handled (replies may still be going out)."""
-        return bool(self._active)
+        """True while any chat's updates are being handled (replies may still be going out)
+        or its lease is still to be released."""
+        return bool(self._active or self._to_release or self._releasing)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Start chats as updates arrive. The receiver names their chats, so the inbox is
         scanned only at start, every `idle_poll_seconds` (retries, other instances'
         updates) and when a scan found more chats than could start at once."""
+        releaser = asyncio.create_task(self._release_finished_leases(stop), name="chat-leases")
+        try:
+            await self._start_chats_until(stop)
+            await self.drain()
+            await releaser
+        finally:
+            releaser.cancel()
+
+    async def _start_chats_until(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             self._wake.clear()
             try:
@@ -136,7 +164,6 @@ class InboxProcessor:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.idle_poll_seconds)
             except TimeoutError:
                 self._scan_needed = True
-        await self.drain()
 
     async def drain(self) -> None:
         """Let the chats in hand finish the update they are on (replies sent and recorded),
@@ -200,70 +227,120 @@ class InboxProcessor:
             if self._hinted or self._scan_needed:
                 self._wake.set()
 
-    async def _next_batch(self, chat_key: int) -> list[inbox.StoredUpdate] | None:
-        """The chat's next due updates; None when another instance holds the chat.
+    def _lease_held(self, chat_key: int, now: datetime) -> bool:
+        """This instance holds the chat's lease for a while yet (its last updates were just
+        handled and the release is not written): it is used without a statement."""
+        self._to_release.pop(chat_key, None)
+        held_until = self._leases.get(chat_key)
+        return (
+            held_until is not None
+            and chat_key not in self._releasing
+            and held_until - now >= LEASE_KEPT_WITHOUT_RENEWAL
+        )
 
-        On PostgreSQL the chat's lease is taken (or renewed) in the same transaction that
-        reads the updates: one round of statements fewer per update than doing both apart.
-        """
+    async def _take_lease(self, chat_key: int) -> bool:
+        """Take (or renew) the chat's lease in a transaction of its own."""
         now = self.services.clock.now()
-        if not self.use_leases:
-            async with self.services.database.unit_of_work(read_only=True) as uow:
-                return await inbox.pending_for_chat(uow.session, chat_key, now, BATCH)
-        async with self.services.database.unit_of_work() as uow:
-            owner = self.services.instance_id
-            if not await inbox.take_chat_lease(uow.session, chat_key, owner, now, LEASE):
-                return None
-            batch = await inbox.pending_for_chat(uow.session, chat_key, now, BATCH)
-            await uow.commit()
-        return batch
-
-    async def _release(self, chat_key: int) -> None:
-        with contextlib.suppress(Exception):
+        try:
             async with self.services.database.unit_of_work() as uow:
-                await inbox.release_chat_lease(uow.session, chat_key, self.services.instance_id)
+                owner = self.services.instance_id
+                if not await inbox.take_chat_lease(uow.session, chat_key, owner, now, LEASE):
+                    self._leases.pop(chat_key, None)
+                    return False
                 await uow.commit()
+        except Exception as error:
+            if not is_database_unavailable(error):
+                logger.error("chat lease could not be taken: %s", type(error).__name__)
+            return False  # the chat is found again by the next scan
+        self._leases[chat_key] = now + LEASE
+        return True
+
+    def _finished_with(self, chat_key: int) -> None:
+        """The chat's updates are done: its lease is released with the next group."""
+        held_until = self._leases.get(chat_key)
+        if held_until is not None:
+            self._to_release[chat_key] = held_until
+
+    async def _release_finished_leases(self, stop: asyncio.Event) -> None:
+        """Release the leases of finished chats together, every `RELEASE_EVERY_SECONDS`
+        (one transaction for all of them); at a stop, all that are left (a few tries: a
+        lease not released expires, and this instance's are released at its restart)."""
+        tries_at_stop = 5
+        while True:
+            stopping = stop.is_set() and not self._active
+            if self._to_release and not await self._release_group():
+                tries_at_stop -= 1
+            if stopping and (not self._to_release or tries_at_stop <= 0):
+                return
+            await asyncio.sleep(0.05 if stopping else RELEASE_EVERY_SECONDS)
+
+    async def _release_group(self) -> bool:
+        group = {
+            chat: until for chat, until in self._to_release.items() if chat not in self._active
+        }
+        if not group:
+            return True
+        self._releasing.update(group)
+        try:
+            async with self.services.database.unit_of_work() as uow:
+                # A lease renewed since (its chat started again) has a new expiry: kept.
+                await inbox.release_chat_leases(uow.session, self.services.instance_id, group)
+                await uow.commit()
+        except Exception as error:
+            if not is_database_unavailable(error):
+                logger.error("chat leases could not be released: %s", type(error).__name__)
+            return False
+        finally:
+            self._releasing.difference_update(group)
+        for chat, until in group.items():
+            if self._to_release.get(chat) == until:
+                del self._to_release[chat]
+            if self._leases.get(chat) == until:
+                del self._leases[chat]
+        return True
 
     async def _drain_chat(self, chat_key: int) -> None:
-        leased = False
         try:
             while not self.stopping:
-                self._hinted.pop(chat_key, None)  # this read sees whatever was stored until now
-                batch = await self._next_batch(chat_key)
-                if batch is None:
-                    return
-                leased = self.use_leases
-                if not batch:
-                    return
-                for position, stored in enumerate(batch):
+                self._hinted.pop(chat_key, None)  # the read below sees what was stored until now
+                # The chat's due updates are read in the first one's transaction, which on
+                # PostgreSQL also takes the chat's lease: no transaction of their own.
+                batch: list[inbox.StoredUpdate] = []
+                if not await self.handle(chat_key, read_into=batch):
+                    return  # nothing due, postponed, or another instance holds the chat
+                for stored in batch[1:]:
                     if self.stopping:
                         return  # a stop: the rest wait for the restart
-                    # Only the first update's prefetched language is sure to be current: an
-                    # earlier update of the same batch may have changed it.
-                    if not await self.handle(stored, language_is_current=position == 0):
+                    if not await self.handle(chat_key, stored):
                         return  # postponed: keep this chat's order, try again later
                 if len(batch) < BATCH:
                     # Whatever arrived meanwhile is hinted by the receiver (or found by the
                     # next scan): one query per update saved in the usual case.
                     return
         finally:
-            if leased:
-                await self._release(chat_key)
+            if self.use_leases:
+                self._finished_with(chat_key)
 
     async def handle(
-        self, stored: inbox.StoredUpdate, *, language_is_current: bool = False
+        self,
+        chat_key: int,
+        stored: inbox.StoredUpdate | None = None,
+        *,
+        read_into: list[inbox.StoredUpdate] | None = None,
     ) -> bool:
-        """Handle one stored update; False when it was postponed for a retry."""
+        """Handle the stored update `stored` of the chat, or (None) the chat's first due one,
+        read in the same transaction with the rest of its due updates (put in `read_into`).
+        False when there was none, it was postponed for a retry, or another instance holds
+        the chat."""
         scope = UpdateScope(
-            update_id=stored.update_id,
+            update_id=stored.update_id if stored is not None else 0,
             language=self.services.settings.default_language,
             holds_transaction=True,
         )
         token = CURRENT_UPDATE.set(scope)
-        chat_id: int | None = None
         try:
-            written = await self._handle_in_one_transaction(stored, scope, language_is_current)
-            chat_id = scope_chat(stored)
+            attempt = await self._handle_in_one_transaction(chat_key, stored, scope, read_into)
+            handled, written = attempt.stored, attempt.written
             # The transaction is over: what runs now (callbacks of sent replies) writes on its own.
             scope.holds_transaction = False
             scope.marked = True
@@ -271,26 +348,58 @@ class InboxProcessor:
                 await self.lane.deliver(written)
         finally:
             CURRENT_UPDATE.reset(token)
+        if handled is None:
+            return False
+        if attempt.lease_rolled_back and not await self._take_lease(chat_key):
+            return False  # rolled back with the lease it took; another instance has it now
         if scope.retry:
-            await self._postpone(stored, scope.retry_after)
+            await self._postpone(handled, scope.retry_after)
             return False
         if scope.failed:
-            await self._fail(stored, scope, chat_id)
+            await self._fail(handled, scope, scope_chat(handled))
         self.handled_count += 1
         return True
 
     async def _handle_in_one_transaction(
-        self, stored: inbox.StoredUpdate, scope: UpdateScope, language_is_current: bool
-    ) -> WrittenReplies | None:
-        """Run the handlers; commit their effects, replies and the mark together."""
+        self,
+        chat_key: int,
+        stored: inbox.StoredUpdate | None,
+        scope: UpdateScope,
+        read_into: list[inbox.StoredUpdate] | None,
+    ) -> Attempt:
+        """Run the handlers; commit their effects, replies and the mark together (with the
+        chat's lease and the reading of its due updates, when `stored` is None)."""
         results: list[DeliveryOutcome] = []
-        await self.lane.settle(stored.chat_key)
+        language_is_current = False
+        lease_until: datetime | None = None
+        await self.lane.settle(chat_key)
         try:
             async with self.services.database.hold_transaction() as held:
+                uow = await held.begin()
+                if stored is None:
+                    now = self.services.clock.now()
+                    if self.use_leases and not self._lease_held(chat_key, now):
+                        owner = self.services.instance_id
+                        if not await inbox.take_chat_lease(
+                            uow.session, chat_key, owner, now, LEASE
+                        ):
+                            self._leases.pop(chat_key, None)
+                            return Attempt(None)
+                        lease_until = now + LEASE
+                    batch = await inbox.pending_for_chat(uow.session, chat_key, now, BATCH)
+                    if not batch:
+                        return Attempt(None)  # nothing due (a lease just taken is rolled back)
+                    if read_into is not None:
+                        read_into.extend(batch)
+                    stored = batch[0]
+                    scope.update_id = stored.update_id
+                    # Only the first update's member language is sure to be current: an
+                    # earlier update of the same batch may change it.
+                    language_is_current = True
                 if self.lane.results_waiting:
                     # First, so that this update sees them (e.g. which message shows the
                     # question it answers); they need no transaction of their own.
-                    results = await self.lane.record_results(await held.begin())
+                    results = await self.lane.record_results(uow)
                 update = Update.de_json(stored.payload, self.application.bot)
                 sender = update.effective_user
                 if language_is_current and sender is not None and sender.id == stored.chat_key:
@@ -298,17 +407,25 @@ class InboxProcessor:
                     scope.sender_language_known = True
                 await self.application.process_update(update)
                 if scope.retry or scope.failed:
-                    return None  # leaving the block rolls everything back
-                uow = await held.begin()
+                    # Leaving the block rolls everything back (a lease just taken too).
+                    return Attempt(stored, lease_rolled_back=lease_until is not None)
                 written = await self.lane.write(uow, scope.replies)
                 await inbox.mark_done(uow.session, stored.update_id, self.services.clock.now())
                 await held.commit()
                 results = []
-                return written
+                if lease_until is not None:
+                    self._leases[chat_key] = lease_until
+                return Attempt(stored, written)
         except inbox.UpdateAlreadyHandled:
-            logger.info("update %s was handled before; skipped", stored.update_id)
-            return None
+            logger.info("update %s was handled before; skipped", scope.update_id)
+            return Attempt(stored, lease_rolled_back=lease_until is not None)
         except Exception as error:
+            if stored is None:
+                # Nothing read yet (the database went away): the chat is found again by
+                # the next scan.
+                if not is_database_unavailable(error):
+                    logger.error("chat updates could not be read: %s", type(error).__name__)
+                return Attempt(None)
             if is_database_unavailable(error):
                 scope.retry = True
             else:
@@ -317,7 +434,7 @@ class InboxProcessor:
                 )
                 scope.failed = True
                 scope.error_type = scope.error_type or type(error).__name__
-            return None
+            return Attempt(stored, lease_rolled_back=lease_until is not None)
         finally:
             if results:
                 self.lane.results_not_written(results)  # rolled back: the next one writes them

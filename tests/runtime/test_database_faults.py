@@ -16,6 +16,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 
 from storage.database import Database
 from storage.errors import is_database_unavailable
@@ -297,6 +298,11 @@ async def test_server_starting_up_or_stopped_means_retry_later(
     try:
         await run_sql(database, "SELECT 1")  # a pooled connection, cut by the stop
         await asyncio.to_thread(small_postgres.stop_server, "fast")
+        # No ping at checkout: the cut connection fails its first statement (retry later),
+        # and the pool lets it go; the next try connects anew and is refused.
+        cut = await error_of(run_sql(database, "SELECT 1"))
+        assert isinstance(cut, DBAPIError) and cut.connection_invalidated, repr(cut)
+        assert is_database_unavailable(cut)
         refused = await error_of(run_sql(database, "SELECT 1"))
         assert isinstance(refused, ConnectionRefusedError), repr(refused)
         assert is_database_unavailable(refused)
