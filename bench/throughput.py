@@ -3,7 +3,7 @@
 Run from the repository root::
 
     python bench/throughput.py [--members 500] [--registered 100000] [--database-url URL]
-                               [--profile FILE]
+                               [--rounds N] [--profile FILE]
 
 One fake Bot API (tests/fake_telegram) in this process; each bot runs in turn as a child
 process on the same machine, polling it with getUpdates:
@@ -28,6 +28,10 @@ chat at the fake server, from its call log), and the ratio Hiwar ÷ echo; for Hi
 CPU time and its peak resident memory (VmHWM). Both bots are unpaced: Hiwar runs with
 HIWAR_OUTBOX_RATE=100000 and HIWAR_PER_CHAT_INTERVAL=0 (production: 30/s and 1 s per chat,
 Telegram's limits), and HIWAR_FLOOD_MESSAGES=1000 (members here type faster than people).
+`--rounds N` runs the pair N times in turn (echo, Hiwar, echo, Hiwar, …; new members each
+round, the same database) and prints each round's ratio and their median: on a shared
+machine the speed of both bots drifts between runs, and a ratio taken from one pair
+measured minutes apart is only as good as that drift.
 `--profile FILE` runs Hiwar under cProfile and prints the top functions by own time.
 Nothing is asserted.
 """
@@ -334,7 +338,12 @@ async def run_echo(members: int, concurrency: int, workdir: Path) -> Result:
 
 
 async def run_hiwar(
-    members: int, url: str, survey_id: int, workdir: Path, profile: str | None
+    members: int,
+    url: str,
+    survey_id: int,
+    workdir: Path,
+    profile: str | None,
+    first_member: int = FIRST_MEMBER,
 ) -> tuple[Result, float, float, int]:
     plan = Plan(
         goals=(CONSENT, REPORT, SURVEY),
@@ -348,7 +357,7 @@ async def run_hiwar(
             await wait_polling(api, process, "Hiwar")
             cpu_before = cpu_seconds(process.pid)
             crowd = Crowd(
-                [SimulatedMember(api, FIRST_MEMBER + i, "ar", plan) for i in range(members)],
+                [SimulatedMember(api, first_member + i, "ar", plan) for i in range(members)],
                 patience=120.0,
             )
             await crowd.run(timeout=3600)
@@ -373,33 +382,49 @@ async def main() -> None:
     parser.add_argument("--echo-concurrency", type=int, default=32, help="echo bot's updates")
     parser.add_argument("--profile", default=None, help="write Hiwar's cProfile stats here")
     parser.add_argument("--skip-echo", action="store_true", help="run Hiwar only")
+    parser.add_argument("--rounds", type=int, default=1, help="echo and Hiwar in turn, N times")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="hiwar-throughput-"))
     url = args.database_url or f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
     print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}; logs in {workdir}")
-    echo = None
-    if not args.skip_echo:
-        echo = await run_echo(args.members, args.echo_concurrency, workdir)
     started = time.monotonic()
     survey_id = await prepare_database(url, args.registered)
     prepared = time.monotonic() - started
-    hiwar, cpu, memory, _reopens = await run_hiwar(
-        args.members, url, survey_id, workdir, args.profile
-    )
+    ratios: list[float] = []
+    for round_number in range(args.rounds):
+        echo = None
+        if not args.skip_echo:
+            echo = await run_echo(args.members, args.echo_concurrency, workdir)
+        hiwar, cpu, memory, _reopens = await run_hiwar(
+            args.members,
+            url,
+            survey_id,
+            workdir,
+            args.profile,
+            first_member=FIRST_MEMBER + round_number * args.members,
+        )
+        if args.rounds > 1:
+            print(f"round {round_number + 1} of {args.rounds}")
+        print(f"members: {args.members} at once, {len(ECHO_SEQUENCE)} inputs each")
+        if echo is not None:
+            print(echo.line(f"echo bot (concurrency {args.echo_concurrency})"))
+        print(hiwar.line(f"Hiwar ({url.split(':')[0].split('+')[0]})"))
+        if echo is not None:
+            ratios.append(hiwar.rate / echo.rate)
+            print(f"ratio Hiwar / echo: {ratios[-1]:.2f}  (target >= 0.6)")
+        print(
+            f"Hiwar CPU: {cpu:.1f} s ({cpu / hiwar.inputs * 1000:.2f} ms per input); "
+            f"peak RSS (VmHWM) {memory:.0f} MiB with {args.registered:,} members registered "
+            f"(inserted in {prepared:.1f} s)"
+        )
     reports, responses = await count_results(url, survey_id)
-
-    print(f"members: {args.members} at once, {len(ECHO_SEQUENCE)} inputs each")
-    if echo is not None:
-        print(echo.line(f"echo bot (concurrency {args.echo_concurrency})"))
-    print(hiwar.line(f"Hiwar ({url.split(':')[0].split('+')[0]})"))
-    if echo is not None:
-        print(f"ratio Hiwar / echo: {hiwar.rate / echo.rate:.2f}  (target >= 0.6)")
-    print(
-        f"Hiwar CPU: {cpu:.1f} s ({cpu / hiwar.inputs * 1000:.2f} ms per input); "
-        f"peak RSS (VmHWM) {memory:.0f} MiB with {args.registered:,} members registered "
-        f"(inserted in {prepared:.1f} s)"
-    )
     print(f"stored: {reports} reports, {responses} submitted survey responses")
+    if len(ratios) > 1:
+        listed = ", ".join(f"{ratio:.2f}" for ratio in ratios)
+        print(
+            f"ratios Hiwar / echo by round: {listed}; "
+            f"median {statistics.median(ratios):.2f}  (target >= 0.6)"
+        )
     if args.profile:
         import pstats
 

@@ -11,9 +11,17 @@ cannot commit.
 
 `Database.hold_transaction()` makes everything done in its block one transaction (the inbox
 processor holds one per update): the first unit of work opened inside it begins the real
-transaction, and every unit of work inside it is a savepoint whose commit releases the
-savepoint and whose rollback undoes only its own work. The holder commits once at the end,
-so an update's effects, its replies and its inbox mark commit together or not at all.
+transaction, and a unit of work inside it commits into it, or, leaving without a commit,
+undoes only its own work. The holder commits once at the end, so an update's effects, its
+replies and its inbox mark commit together or not at all.
+
+A unit of work inside a held transaction is not a savepoint at first: a SAVEPOINT and its
+RELEASE cost about as much as the rest of a member's input put together, and almost every
+unit either commits or wrote nothing. One that leaves without a commit after writing
+(`do_orm_execute` of anything but a SELECT, or a flush, counted on the session) cannot be
+undone alone: the held transaction is marked `needs_savepoints` and can no longer commit; its
+holder rolls it all back and runs the block again with `hold_transaction(savepoints=True)`,
+where every unit of work is a savepoint.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from storage.sqlite_driver import one_trip_dbapi
 
@@ -87,13 +96,44 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(url, pool_size=pool_size, max_overflow=5, pool_timeout=120)
 
 
+WRITES = "hiwar_writes"  # Session.info: statements run that may have written
+
+
+class CountingSession(Session):
+    """A session that counts what may have written (for units of work inside a held
+    transaction, which are savepoints only when one must be undone alone)."""
+
+
+@event.listens_for(CountingSession, "do_orm_execute")
+def _count_statement(state: ORMExecuteState) -> None:
+    if not state.is_select:
+        state.session.info[WRITES] = state.session.info.get(WRITES, 0) + 1
+
+
+@event.listens_for(CountingSession, "after_flush")
+def _count_flush(session: Session, _context: Any) -> None:
+    session.info[WRITES] = session.info.get(WRITES, 0) + 1
+
+
+def _writes(session: AsyncSession) -> int:
+    sync = session.sync_session
+    return int(sync.info.get(WRITES, 0)) + len(sync.new) + len(sync.dirty) + len(sync.deleted)
+
+
+class SavepointsNeeded(Exception):
+    """A unit of work inside a held transaction left without a commit after writing: the
+    held transaction must be run again with savepoints (`hold_transaction(savepoints=True)`)."""
+
+
 class Database:
     """The engine and session factory; one per process."""
 
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
         self.engine = create_engine(url, pool_size=pool_size)
-        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.sessions = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=CountingSession
+        )
         self.read_sessions = async_sessionmaker(
             self.engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
         )
@@ -121,10 +161,13 @@ class Database:
         return UnitOfWork(self.sessions, writers=self._writers)
 
     @contextlib.asynccontextmanager
-    async def hold_transaction(self) -> AsyncIterator[HeldTransaction]:
-        """One transaction for the block: units of work inside it become savepoints; call
-        `commit()` on the result to commit it all (leaving without it rolls back)."""
-        held = HeldTransaction(self)
+    async def hold_transaction(
+        self, *, savepoints: bool = False
+    ) -> AsyncIterator[HeldTransaction]:
+        """One transaction for the block: units of work inside it commit into it (each a
+        savepoint with `savepoints=True`); call `commit()` on the result to commit it all
+        (leaving without it rolls back)."""
+        held = HeldTransaction(self, savepoints=savepoints)
         token = _HELD.set(held)
         try:
             yield held
@@ -252,8 +295,12 @@ class UnitOfWork:
 class HeldTransaction:
     """The transaction of `Database.hold_transaction()`, begun by its first unit of work."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, savepoints: bool = False) -> None:
         self.database = database
+        self.savepoints = savepoints
+        # A unit of work without a savepoint left without a commit after writing: this
+        # transaction cannot commit; run the block again with savepoints.
+        self.needs_savepoints = False
         self._outer: UnitOfWork | None = None
         self._after_commit: list[AfterCommit] = []
         self.committed = False
@@ -274,6 +321,8 @@ class HeldTransaction:
         self._after_commit.append(callback)
 
     async def commit(self) -> None:
+        if self.needs_savepoints:
+            raise SavepointsNeeded("a unit of work inside it could not be undone alone")
         outer = await self.begin()
         for callback in self._after_commit:
             outer.after_commit(callback)
@@ -291,23 +340,31 @@ _HELD: ContextVar[HeldTransaction | None] = ContextVar("hiwar_held_transaction",
 
 
 class SavepointUnitOfWork(UnitOfWork):
-    """A unit of work inside a held transaction: a savepoint of it.
+    """A unit of work inside a held transaction.
 
-    `commit()` releases the savepoint (its after-commit callbacks wait for the real commit);
-    leaving without it rolls back to the savepoint, so only this unit's work is undone.
+    With `savepoints` on the held transaction it is a savepoint of it: `commit()` releases
+    the savepoint (its after-commit callbacks wait for the real commit), leaving without it
+    rolls back to the savepoint, so only this unit's work is undone. Without, `commit()`
+    only hands its callbacks on, and leaving without a commit after writing marks the held
+    transaction `needs_savepoints` (and raises `SavepointsNeeded` unless an error is
+    already on its way out).
     """
 
     def __init__(self, held: HeldTransaction, *, read_only: bool = False) -> None:
         super().__init__(held.database.sessions, read_only=read_only)
         self._held = held
         self._savepoint: AsyncSessionTransaction | None = None
+        self._writes_before = 0
 
     async def __aenter__(self) -> Self:
         outer = await self._held.begin()
         self._session = outer.session
         self.committed = False
         if not self.read_only:
-            self._savepoint = await self._session.begin_nested()
+            if self._held.savepoints:
+                self._savepoint = await self._session.begin_nested()
+            else:
+                self._writes_before = _writes(self._session)
         return self
 
     async def __aexit__(
@@ -317,17 +374,30 @@ class SavepointUnitOfWork(UnitOfWork):
         tb: TracebackType | None,
     ) -> None:
         savepoint, self._savepoint = self._savepoint, None
-        self._session = None
-        if savepoint is not None and not self.committed and savepoint.is_active:
-            await savepoint.rollback()
+        session, self._session = self._session, None
+        if self.read_only or self.committed or session is None:
+            return
+        if savepoint is not None:
+            if savepoint.is_active:
+                await savepoint.rollback()
+            return
+        if not self._held.savepoints and _writes(session) != self._writes_before:
+            self._held.needs_savepoints = True
+            if exc is None:
+                raise SavepointsNeeded("a unit of work left without a commit after writing")
 
     async def commit(self) -> None:
-        if self.read_only or self._savepoint is None:
+        if self.read_only:
             raise RuntimeError("a read-only unit of work cannot commit")
         for hook in self._before_commit:
             await hook(self.session)
         self._before_commit = []
-        await self._savepoint.commit()
+        if self._savepoint is not None:
+            await self._savepoint.commit()
+        elif self._held.savepoints:
+            raise RuntimeError("the unit of work is not open; use `async with`")
+        else:
+            await self.session.flush()  # as a savepoint's release would: errors show here
         self.committed = True
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:

@@ -13,6 +13,7 @@ from bot.runtime.context import HiwarContext, current_scope
 from bot.runtime.inbox_processor import describe
 from bot.runtime.replies import say
 from bot.runtime.sender import retry_after_seconds
+from storage.database import SavepointsNeeded
 from storage.errors import is_database_unavailable
 from storage.inbox import UpdateAlreadyHandled
 
@@ -43,6 +44,11 @@ async def on_error(update: object, ctx: HiwarContext) -> None:
         if scope is not None:
             scope.marked = True
         logger.info("%s was handled before; skipped", describe(update))
+        return
+    if isinstance(error, SavepointsNeeded):
+        # A unit of work could not be undone alone: the inbox processor runs the update
+        # again, with savepoints (storage/database.py).
+        logger.info("%s runs again with savepoints", describe(update))
         return
     if is_database_unavailable(error) or is_transient(error):
         if scope is not None:

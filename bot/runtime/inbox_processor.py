@@ -82,6 +82,7 @@ class Attempt(NamedTuple):
     stored: inbox.StoredUpdate | None  # the update tried; None: none was due (or not ours)
     written: WrittenReplies | None = None  # its replies, committed with it
     lease_rolled_back: bool = False  # the chat's lease was taken in the rolled-back transaction
+    needs_savepoints: bool = False  # rolled back: run it again with savepoints
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -332,22 +333,13 @@ class InboxProcessor:
         read in the same transaction with the rest of its due updates (put in `read_into`).
         False when there was none, it was postponed for a retry, or another instance holds
         the chat."""
-        scope = UpdateScope(
-            update_id=stored.update_id if stored is not None else 0,
-            language=self.services.settings.default_language,
-            holds_transaction=True,
-        )
-        token = CURRENT_UPDATE.set(scope)
-        try:
-            attempt = await self._handle_in_one_transaction(chat_key, stored, scope, read_into)
-            handled, written = attempt.stored, attempt.written
-            # The transaction is over: what runs now (callbacks of sent replies) writes on its own.
-            scope.holds_transaction = False
-            scope.marked = True
-            if written is not None:
-                await self.lane.deliver(written)
-        finally:
-            CURRENT_UPDATE.reset(token)
+        scope, attempt = await self._attempt(chat_key, stored, read_into, savepoints=False)
+        if attempt.stored is not None and attempt.needs_savepoints:
+            # A unit of work had to be undone alone: once more, every unit a savepoint.
+            if attempt.lease_rolled_back and not await self._take_lease(chat_key):
+                return False
+            scope, attempt = await self._attempt(chat_key, attempt.stored, None, savepoints=True)
+        handled = attempt.stored
         if handled is None:
             return False
         if attempt.lease_rolled_back and not await self._take_lease(chat_key):
@@ -360,12 +352,40 @@ class InboxProcessor:
         self.handled_count += 1
         return True
 
+    async def _attempt(
+        self,
+        chat_key: int,
+        stored: inbox.StoredUpdate | None,
+        read_into: list[inbox.StoredUpdate] | None,
+        *,
+        savepoints: bool,
+    ) -> tuple[UpdateScope, Attempt]:
+        scope = UpdateScope(
+            update_id=stored.update_id if stored is not None else 0,
+            language=self.services.settings.default_language,
+            holds_transaction=True,
+        )
+        token = CURRENT_UPDATE.set(scope)
+        try:
+            attempt = await self._handle_in_one_transaction(
+                chat_key, stored, scope, read_into, savepoints
+            )
+            # The transaction is over: what runs now (callbacks of sent replies) writes on its own.
+            scope.holds_transaction = False
+            scope.marked = True
+            if attempt.written is not None:
+                await self.lane.deliver(attempt.written)
+        finally:
+            CURRENT_UPDATE.reset(token)
+        return scope, attempt
+
     async def _handle_in_one_transaction(
         self,
         chat_key: int,
         stored: inbox.StoredUpdate | None,
         scope: UpdateScope,
         read_into: list[inbox.StoredUpdate] | None,
+        savepoints: bool,
     ) -> Attempt:
         """Run the handlers; commit their effects, replies and the mark together (with the
         chat's lease and the reading of its due updates, when `stored` is None)."""
@@ -374,7 +394,7 @@ class InboxProcessor:
         lease_until: datetime | None = None
         await self.lane.settle(chat_key)
         try:
-            async with self.services.database.hold_transaction() as held:
+            async with self.services.database.hold_transaction(savepoints=savepoints) as held:
                 uow = await held.begin()
                 if stored is None:
                     now = self.services.clock.now()
@@ -406,6 +426,10 @@ class InboxProcessor:
                     scope.sender_language = stored.chat_member_language
                     scope.sender_language_known = True
                 await self.application.process_update(update)
+                if held.needs_savepoints:
+                    return Attempt(
+                        stored, lease_rolled_back=lease_until is not None, needs_savepoints=True
+                    )
                 if scope.retry or scope.failed:
                     # Leaving the block rolls everything back (a lease just taken too).
                     return Attempt(stored, lease_rolled_back=lease_until is not None)
