@@ -14,7 +14,7 @@ import socket
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 from telegram import Bot
 from telegram.constants import ParseMode
@@ -35,7 +35,7 @@ from bot.runtime.receivers import PollingReceiver, WebhookReceiver
 from bot.runtime.reply_lane import ReplyLane
 from bot.runtime.scheduler import TaskRunner
 from bot.runtime.sender import GlobalPace, OutboxSender, SharedRateLimiter
-from bot.runtime.telegram_api import TolerantRequest
+from bot.runtime.telegram_api import HiwarBot, TolerantRequest
 from handlers import (
     fallback,
     flood_control,
@@ -130,21 +130,24 @@ def build_application(
     services: Services, pace: GlobalPace, features: Sequence[ModuleType] = FEATURES
 ) -> HiwarApplication:
     settings = services.settings
+    options: dict[str, Any] = {
+        "request": TolerantRequest(connection_pool_size=16, pool_timeout=30.0),
+        "get_updates_request": TolerantRequest(connection_pool_size=1),
+        "defaults": Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.timezone),
+        "rate_limiter": SharedRateLimiter(pace),
+    }
+    if settings.telegram_api_url:
+        options["base_url"] = settings.telegram_api_url
+        options["base_file_url"] = file_url_for(settings.telegram_api_url)
+    bot = HiwarBot(settings.require_token(), **options)
     builder = (
         Application.builder()
-        .token(settings.require_token())
+        .bot(bot)
         .updater(None)
         .context_types(ContextTypes(context=HiwarContext))
-        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=settings.timezone))
-        .rate_limiter(SharedRateLimiter(pace))
-        .request(TolerantRequest(connection_pool_size=16, pool_timeout=30.0))
-        .get_updates_request(TolerantRequest(connection_pool_size=1))
     )
-    if settings.telegram_api_url:
-        builder = builder.base_url(settings.telegram_api_url).base_file_url(
-            file_url_for(settings.telegram_api_url)
-        )
-    application: HiwarApplication = builder.build()
+    # A HiwarBot is an ExtBot[None]; the builder's generic types only know the subclass.
+    application = cast(HiwarApplication, builder.build())
     application.bot_data["services"] = services
     register_handlers(application, features)
     application.add_error_handler(on_error)

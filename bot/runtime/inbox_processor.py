@@ -336,6 +336,7 @@ class InboxProcessor:
         scope, attempt = await self._attempt(chat_key, stored, read_into, savepoints=False)
         if attempt.stored is not None and attempt.needs_savepoints:
             # A unit of work had to be undone alone: once more, every unit a savepoint.
+            logger.info("update %s runs again with savepoints", attempt.stored.update_id)
             if attempt.lease_rolled_back and not await self._take_lease(chat_key):
                 return False
             scope, attempt = await self._attempt(chat_key, attempt.stored, None, savepoints=True)

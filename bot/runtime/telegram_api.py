@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 import logging
 import re
+from datetime import timedelta
 from typing import Any
 
 import aiohttp
 from telegram import Bot
-from telegram._utils.defaultvalue import DefaultValue
+from telegram._utils.defaultvalue import DEFAULT_NONE, DefaultValue
+from telegram._utils.types import JSONDict, ODVInput, TimePeriod
 from telegram.error import BadRequest, NetworkError, TelegramError, TimedOut
+from telegram.ext import ExtBot
 from telegram.request import BaseRequest, RequestData
 from telegram.request._requestparameter import RequestParameter
 
@@ -240,3 +243,54 @@ class TolerantRequest(AiohttpRequest):
             else:
                 self.refused_for.setdefault(api_method, set()).add(name)
         return code, body
+
+
+class HiwarBot(ExtBot[None]):
+    """python-telegram-bot's bot, with `answerCallbackQuery` (about every other input of a
+    member: each button press) sent as plain JSON by `call_api`, like replies and edits;
+    any call with options of python-telegram-bot's own (timeouts, extra API arguments)
+    keeps its path."""
+
+    async def answer_callback_query(
+        self,
+        callback_query_id: str,
+        text: str | None = None,
+        show_alert: bool | None = None,
+        url: str | None = None,
+        cache_time: TimePeriod | None = None,
+        *,
+        read_timeout: ODVInput[float] = DEFAULT_NONE,
+        write_timeout: ODVInput[float] = DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = DEFAULT_NONE,
+        api_kwargs: JSONDict | None = None,
+        rate_limit_args: None = None,
+    ) -> bool:
+        own_options = (read_timeout, write_timeout, connect_timeout, pool_timeout)
+        if (
+            api_kwargs
+            or rate_limit_args is not None
+            or any(option is not DEFAULT_NONE for option in own_options)
+        ):
+            return await super().answer_callback_query(
+                callback_query_id,
+                text,
+                show_alert,
+                url,
+                cache_time,
+                read_timeout=read_timeout,
+                write_timeout=write_timeout,
+                connect_timeout=connect_timeout,
+                pool_timeout=pool_timeout,
+                api_kwargs=api_kwargs,
+                rate_limit_args=rate_limit_args,
+            )
+        seconds = cache_time.total_seconds() if isinstance(cache_time, timedelta) else cache_time
+        parameters = {
+            "callback_query_id": callback_query_id,
+            "text": text,
+            "show_alert": show_alert,
+            "url": url,
+            "cache_time": None if seconds is None else int(seconds),
+        }
+        return bool(await call_api(self, "answerCallbackQuery", parameters))
