@@ -28,8 +28,8 @@ chat at the fake server, from its call log), and the ratio Hiwar ÷ echo; for Hi
 CPU time and its peak resident memory (VmHWM). Both bots are unpaced: Hiwar runs with
 HIWAR_OUTBOX_RATE=100000 and HIWAR_PER_CHAT_INTERVAL=0 (production: 30/s and 1 s per chat,
 Telegram's limits), and HIWAR_FLOOD_MESSAGES=1000 (members here type faster than people).
-`--rounds N` runs the pair N times in turn (echo, Hiwar, echo, Hiwar, …; new members each
-round, the same database) and prints each round's ratio and their median: on a shared
+`--rounds N` runs the pair N times in turn (echo, Hiwar, echo, Hiwar, …; a new database
+each round) and prints each round's ratio and their median: on a shared
 machine the speed of both bots drifts between runs, and a ratio taken from one pair
 measured minutes apart is only as good as that drift.
 `--profile FILE` runs Hiwar under cProfile and prints the top functions by own time.
@@ -343,7 +343,6 @@ async def run_hiwar(
     survey_id: int,
     workdir: Path,
     profile: str | None,
-    first_member: int = FIRST_MEMBER,
 ) -> tuple[Result, float, float, int]:
     plan = Plan(
         goals=(CONSENT, REPORT, SURVEY),
@@ -357,7 +356,7 @@ async def run_hiwar(
             await wait_polling(api, process, "Hiwar")
             cpu_before = cpu_seconds(process.pid)
             crowd = Crowd(
-                [SimulatedMember(api, first_member + i, "ar", plan) for i in range(members)],
+                [SimulatedMember(api, FIRST_MEMBER + i, "ar", plan) for i in range(members)],
                 patience=120.0,
             )
             await crowd.run(timeout=3600)
@@ -385,13 +384,14 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="echo and Hiwar in turn, N times")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="hiwar-throughput-"))
-    url = args.database_url or f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
     print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}; logs in {workdir}")
-    started = time.monotonic()
-    survey_id = await prepare_database(url, args.registered)
-    prepared = time.monotonic() - started
     ratios: list[float] = []
     for round_number in range(args.rounds):
+        # A database of its own each round: each fake Bot API numbers its updates from 1.
+        url = args.database_url or f"sqlite+aiosqlite:///{workdir / f'bench-{round_number}.db'}"
+        started = time.monotonic()
+        survey_id = await prepare_database(url, args.registered)
+        prepared = time.monotonic() - started
         echo = None
         if not args.skip_echo:
             echo = await run_echo(args.members, args.echo_concurrency, workdir)
@@ -401,7 +401,6 @@ async def main() -> None:
             survey_id,
             workdir,
             args.profile,
-            first_member=FIRST_MEMBER + round_number * args.members,
         )
         if args.rounds > 1:
             print(f"round {round_number + 1} of {args.rounds}")
@@ -417,8 +416,8 @@ async def main() -> None:
             f"peak RSS (VmHWM) {memory:.0f} MiB with {args.registered:,} members registered "
             f"(inserted in {prepared:.1f} s)"
         )
-    reports, responses = await count_results(url, survey_id)
-    print(f"stored: {reports} reports, {responses} submitted survey responses")
+        reports, responses = await count_results(url, survey_id)
+        print(f"stored: {reports} reports, {responses} submitted survey responses")
     if len(ratios) > 1:
         listed = ", ".join(f"{ratio:.2f}" for ratio in ratios)
         print(
